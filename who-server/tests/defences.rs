@@ -1,0 +1,94 @@
+//! What a client can make the server hold: slow clients are cut off, and the
+//! connection cap makes the excess wait instead of exhausting the server.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use common::{spawn_app_with, with_header_timeout};
+use testkit::http_get;
+use who_server::Config;
+
+/// Reads until the server closes the connection; returns what it sent.
+fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> Vec<u8> {
+    stream.set_read_timeout(Some(limit)).unwrap();
+    let mut received = Vec::new();
+    match stream.read_to_end(&mut received) {
+        Ok(_) => received,
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => received,
+        Err(e) => panic!("the server kept the connection open past {limit:?}: {e}"),
+    }
+}
+
+#[test]
+fn a_client_that_never_finishes_its_headers_is_disconnected_while_others_are_served() {
+    let timeout = Duration::from_millis(500);
+    let app = spawn_app_with(with_header_timeout(timeout));
+    let mut slow = TcpStream::connect(app.addr).unwrap();
+    slow.write_all(b"GET /who HTTP/1.1\r\nHost: x\r\n").unwrap();
+    let started = Instant::now();
+
+    assert_eq!(http_get(&app.url("/health")), (200, "ok".to_owned()));
+
+    read_until_closed(&mut slow, Duration::from_secs(5));
+    let waited = started.elapsed();
+    assert!(
+        waited >= timeout - Duration::from_millis(100),
+        "cut off too early, after {waited:?}"
+    );
+}
+
+#[test]
+fn a_client_that_connects_and_says_nothing_is_disconnected_after_the_header_timeout() {
+    let app = spawn_app_with(with_header_timeout(Duration::from_millis(300)));
+    let mut idle = TcpStream::connect(app.addr).unwrap();
+    read_until_closed(&mut idle, Duration::from_secs(5));
+}
+
+#[test]
+fn connections_past_the_cap_wait_until_a_slot_frees() {
+    let app = spawn_app_with(Config {
+        max_connections: 1,
+        ..Config::default()
+    });
+    let holder = TcpStream::connect(app.addr).unwrap();
+    std::thread::sleep(Duration::from_millis(100)); // let the server take it
+
+    let mut waiting = TcpStream::connect(app.addr).unwrap();
+    waiting
+        .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    waiting
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let mut byte = [0u8; 1];
+    assert!(
+        waiting.read(&mut byte).is_err(),
+        "served past the connection cap"
+    );
+
+    drop(holder);
+    let answer =
+        String::from_utf8(read_until_closed(&mut waiting, Duration::from_secs(5))).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+}
+
+#[test]
+fn an_oversized_request_head_is_refused_and_the_server_keeps_serving() {
+    let app = spawn_app_with(Config::default());
+    let mut greedy = TcpStream::connect(app.addr).unwrap();
+    let huge = format!(
+        "GET /who HTTP/1.1\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(64 * 1024)
+    );
+    let _ = greedy.write_all(huge.as_bytes()); // the server may hang up mid-write
+    let answer = String::from_utf8_lossy(&read_until_closed(&mut greedy, Duration::from_secs(5)))
+        .into_owned();
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 431"),
+        "{answer}"
+    );
+    assert_eq!(http_get(&app.url("/health")).0, 200);
+}

@@ -1,0 +1,176 @@
+//! The binary as a process: flags, bad input, the health check and signals.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::Command;
+use std::time::Duration;
+
+use testkit::{http_get, CommandExt, ServerProcess};
+
+const BIN: &str = env!("CARGO_BIN_EXE_who-server");
+
+fn who_server() -> Command {
+    Command::new(BIN)
+}
+
+#[test]
+fn it_prints_one_listening_line_and_serves_on_it() {
+    let server = ServerProcess::start(BIN, &[]);
+    assert_eq!(http_get(&server.url("/health")).0, 200);
+}
+
+#[test]
+fn the_port_can_come_from_the_environment() {
+    let free = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = who_server()
+        .args(["--bind", "127.0.0.1"])
+        .env("PORT", free.to_string())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = [0u8; 64];
+    let n = child.stdout.as_mut().unwrap().read(&mut line).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let line = String::from_utf8_lossy(&line[..n]).into_owned();
+    assert_eq!(line.trim(), format!("listening on http://127.0.0.1:{free}"));
+}
+
+#[test]
+fn sigterm_lets_the_request_in_flight_finish_then_exits_0() {
+    let mut server = ServerProcess::start(BIN, &[]);
+    // A request whose head is half sent is in flight for the server.
+    let mut client = TcpStream::connect(server.addr).unwrap();
+    client
+        .write_all(b"GET /who HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+
+    server.signal("TERM");
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        TcpStream::connect(server.addr).is_err(),
+        "a new connection was accepted after SIGTERM"
+    );
+    client.write_all(b"\r\n").unwrap();
+
+    let mut answer = String::new();
+    client
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    client.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+    let (status, _) = server
+        .wait_for_exit(Duration::from_secs(2))
+        .expect("still running 2 s after SIGTERM");
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn sigint_stops_an_idle_server_at_once_with_exit_0() {
+    let mut server = ServerProcess::start(BIN, &[]);
+    server.signal("INT");
+    let (status, took) = server
+        .wait_for_exit(Duration::from_secs(2))
+        .expect("still running 2 s after SIGINT");
+    assert_eq!(status.code(), Some(0));
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+}
+
+#[test]
+fn a_port_in_use_is_one_line_on_stderr_and_exit_1() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let out = who_server()
+        .args(["--bind", "127.0.0.1", "--port", &port])
+        .outcome()
+        .expect_code(1);
+    assert_eq!(out.stderr.lines().count(), 1, "{out}");
+    assert!(out.stderr.contains("Address already in use"), "{out}");
+}
+
+#[test]
+fn an_address_not_on_this_machine_is_one_line_and_exit_1() {
+    // TEST-NET-3 (RFC 5737): never assigned to a local interface.
+    let out = who_server()
+        .args(["--bind", "203.0.113.7", "--port", "0"])
+        .outcome()
+        .expect_code(1);
+    assert_eq!(out.stderr.lines().count(), 1, "{out}");
+    assert!(
+        out.stderr
+            .starts_with("who-server: cannot listen on 203.0.113.7:0"),
+        "{out}"
+    );
+}
+
+#[test]
+fn bad_flags_are_usage_errors_with_exit_2() {
+    for args in [
+        &["--port", "http"][..],
+        &["--port", "70000"],
+        &["--bind", "nowhere"],
+        &["--frobnicate"],
+        &["--max-connections", "0"],
+    ] {
+        let out = who_server().args(args).outcome().expect_code(2);
+        assert!(out.stderr.starts_with("error: "), "{out}");
+        assert!(!out.stderr.contains("panicked"), "{out}");
+    }
+}
+
+#[test]
+fn help_and_version_are_answered() {
+    let help = who_server().arg("--help").outcome().expect_success();
+    assert!(help.stdout.contains("--header-timeout"), "{help}");
+    let version = who_server().arg("--version").outcome().expect_success();
+    assert_eq!(
+        version.stdout.trim(),
+        format!("who-server {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn check_exits_0_when_the_url_answers_200() {
+    let server = ServerProcess::start(BIN, &[]);
+    who_server()
+        .args(["check", &server.url("/health")])
+        .outcome()
+        .expect_success();
+}
+
+#[test]
+fn check_exits_1_with_the_status_when_the_url_answers_otherwise() {
+    let server = ServerProcess::start(BIN, &[]);
+    let out = who_server()
+        .args(["check", &server.url("/missing")])
+        .outcome()
+        .expect_code(1);
+    assert!(out.stderr.contains("404 Not Found"), "{out}");
+}
+
+#[test]
+fn check_exits_1_when_nothing_listens() {
+    let free = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = who_server()
+        .args(["check", &format!("http://127.0.0.1:{free}/health")])
+        .outcome()
+        .expect_code(1);
+    assert_eq!(out.stderr.lines().count(), 1, "{out}");
+}
+
+#[test]
+fn check_refuses_urls_it_cannot_request() {
+    for url in ["https://127.0.0.1/health", "not a url", "/health"] {
+        let out = who_server().args(["check", url]).outcome().expect_code(1);
+        assert!(out.stderr.contains("bad URL"), "{out}");
+    }
+}
