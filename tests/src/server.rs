@@ -14,9 +14,27 @@ impl ServerProcess {
     /// Starts `binary --bind 127.0.0.1 --port 0 ARGS` and waits for its
     /// `listening on http://ADDR` line.
     pub fn start(binary: &str, args: &[&str]) -> ServerProcess {
-        let mut child = Command::new(binary)
+        let mut command = Command::new(binary);
+        command
             .args(["--bind", "127.0.0.1", "--port", "0"])
-            .args(args)
+            .args(args);
+        ServerProcess::spawn(command)
+    }
+
+    /// Starts `binary ARGS` (no flags added) with as many open descriptors
+    /// as the hard limit allows, for tests with many connections.
+    pub fn start_with_all_descriptors(binary: &str, args: &[&str]) -> ServerProcess {
+        let mut command = Command::new("bash");
+        command
+            .args(["-c", r#"ulimit -n "$(ulimit -Hn)" && exec "$0" "$@""#])
+            .arg(binary)
+            .args(args);
+        ServerProcess::spawn(command)
+    }
+
+    fn spawn(mut command: Command) -> ServerProcess {
+        let binary = format!("{command:?}");
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
