@@ -1,0 +1,150 @@
+//! The engine, through bollard: connecting, and the container life cycle
+//! every measurement shares. Every container made here carries [`LABEL`],
+//! so that one sweep removes them all, whatever way the run ends.
+
+use std::collections::HashMap;
+
+use anyhow::{anyhow, Context, Result};
+use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::query_parameters::{
+    InspectContainerOptions, ListContainersOptionsBuilder, LogsOptionsBuilder,
+    RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
+};
+use bollard::Docker;
+use futures_util::TryStreamExt;
+
+/// On every container `compare` creates; the sweeps look for it.
+pub const LABEL: &str = "rust-multi-stage.compare";
+
+/// The same limits for every container: `--cpus 1 --memory 64m`.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub nano_cpus: i64,
+    pub memory_bytes: i64,
+}
+
+pub const LIMITS: Limits = Limits {
+    nano_cpus: 1_000_000_000,
+    memory_bytes: 64 * 1024 * 1024,
+};
+
+/// `docker stop`'s grace period before SIGKILL.
+pub const STOP_TIMEOUT_S: i32 = 10;
+
+pub async fn connect() -> Result<Docker> {
+    let docker = Docker::connect_with_local_defaults()
+        .context("cannot reach the Docker engine (is it running? `docker info`)")?;
+    // The engine here speaks 1.41; bollard defaults to a newer version.
+    docker
+        .negotiate_version()
+        .await
+        .context("cannot reach the Docker engine (is it running? `docker info`)")
+}
+
+/// Removes every container with [`LABEL`], running or not; returns how many.
+pub async fn sweep(docker: &Docker) -> Result<usize> {
+    let filters = HashMap::from([("label", vec![LABEL])]);
+    let options = ListContainersOptionsBuilder::new()
+        .all(true)
+        .filters(&filters)
+        .build();
+    let containers = docker.list_containers(Some(options)).await?;
+    let mut removed = 0;
+    for id in containers.into_iter().filter_map(|c| c.id) {
+        remove(docker, &id).await?;
+        removed += 1;
+    }
+    Ok(removed)
+}
+
+/// Creates (does not start) a labelled, limited container of `image`.
+pub async fn create(docker: &Docker, image: &str) -> Result<String> {
+    let body = ContainerCreateBody {
+        image: Some(image.to_owned()),
+        labels: Some(HashMap::from([(LABEL.to_owned(), "1".to_owned())])),
+        host_config: Some(HostConfig {
+            nano_cpus: Some(LIMITS.nano_cpus),
+            memory: Some(LIMITS.memory_bytes),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let created = docker
+        .create_container(None, body)
+        .await
+        .with_context(|| format!("cannot create a container of {image}"))?;
+    Ok(created.id)
+}
+
+pub async fn start(docker: &Docker, id: &str) -> Result<()> {
+    docker
+        .start_container(id, None)
+        .await
+        .context("cannot start the container")
+}
+
+/// The container's main process as the host sees it (`.State.Pid`).
+pub async fn host_pid(docker: &Docker, id: &str) -> Result<u32> {
+    let state = docker
+        .inspect_container(id, None::<InspectContainerOptions>)
+        .await?
+        .state
+        .ok_or_else(|| anyhow!("the engine gave no state for the container"))?;
+    match state.pid {
+        Some(pid) if pid > 0 => Ok(pid as u32),
+        _ => Err(anyhow!(
+            "the container is not running (exit code {:?}{})",
+            state.exit_code,
+            state.error.map(|e| format!(", {e}")).unwrap_or_default()
+        )),
+    }
+}
+
+pub async fn exit_code(docker: &Docker, id: &str) -> Result<Option<i64>> {
+    let inspect = docker
+        .inspect_container(id, None::<InspectContainerOptions>)
+        .await?;
+    Ok(inspect.state.and_then(|s| s.exit_code))
+}
+
+/// `docker stop -t 10`.
+pub async fn stop(docker: &Docker, id: &str) -> Result<()> {
+    let options = StopContainerOptionsBuilder::new().t(STOP_TIMEOUT_S).build();
+    docker
+        .stop_container(id, Some(options))
+        .await
+        .context("cannot stop the container")
+}
+
+/// Waits until the container has exited; its exit code is not an error here.
+pub async fn wait_exit(docker: &Docker, id: &str) -> Result<()> {
+    let mut stream = docker.wait_container(id, None);
+    loop {
+        match stream.try_next().await {
+            Ok(Some(_)) => continue,
+            Ok(None) => return Ok(()),
+            // bollard reports a non-zero exit as an error; the caller reads the code.
+            Err(bollard::errors::Error::DockerContainerWaitError { .. }) => return Ok(()),
+            Err(e) => return Err(e).context("cannot wait for the container"),
+        }
+    }
+}
+
+/// Everything the container wrote, stdout and stderr interleaved.
+pub async fn output(docker: &Docker, id: &str) -> Result<String> {
+    let options = LogsOptionsBuilder::new().stdout(true).stderr(true).build();
+    let chunks: Vec<_> = docker.logs(id, Some(options)).try_collect().await?;
+    Ok(chunks.iter().map(ToString::to_string).collect())
+}
+
+pub async fn remove(docker: &Docker, id: &str) -> Result<()> {
+    let options = RemoveContainerOptionsBuilder::new().force(true).build();
+    match docker.remove_container(id, Some(options)).await {
+        Ok(()) => Ok(()),
+        // Already gone: what we wanted.
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("cannot remove container {id}")),
+    }
+}

@@ -1,0 +1,154 @@
+//! `compare`: the Rust images against the originals they rewrite, measured
+//! in one run and written to results/compare.{json,md,svg}.
+//!
+//! Whatever way the run ends (done, error, panic, Ctrl-C, SIGTERM), every
+//! container it made is removed: they all carry one label, and the last
+//! thing main does is remove every container with that label.
+
+mod build;
+mod build_times;
+mod buildspec;
+mod catalog;
+mod cli;
+mod context;
+mod docker;
+mod dockerignore;
+mod machine;
+mod measure;
+mod progress;
+mod ratios;
+mod record;
+mod report;
+mod run;
+mod stats;
+mod targets;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tokio::signal::unix::{signal, SignalKind};
+
+use crate::cli::Cli;
+use crate::progress::Progress;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help, --version
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            // One clear line, not clap's usage block.
+            let text = e.render().to_string();
+            eprintln!(
+                "compare: {}",
+                text.lines()
+                    .next()
+                    .unwrap_or("bad arguments")
+                    .trim_start_matches("error: ")
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("compare: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(compare(cli))
+}
+
+async fn compare(cli: Cli) -> ExitCode {
+    let docker = match docker::connect().await {
+        Ok(docker) => docker,
+        Err(e) => {
+            eprintln!("compare: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match docker::sweep(&docker).await {
+        Ok(0) => {}
+        Ok(n) => eprintln!("compare: removed {n} container(s) left by an earlier run"),
+        Err(e) => {
+            eprintln!("compare: cannot list containers: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    }
+    let out = cli.out.clone();
+    let progress = Progress::new(cli.specs().len() as u64);
+    let mut work = tokio::spawn(run::run(cli, docker.clone(), progress.clone()));
+    let outcome = tokio::select! {
+        joined = &mut work => Some(joined),
+        signal = shutdown_signal() => {
+            // Dropping the work kills wrk (kill_on_drop) and ends its requests.
+            work.abort();
+            let _ = work.await;
+            progress.finish();
+            eprintln!("compare: {signal}: stopped, no report written");
+            None
+        }
+    };
+    progress.finish();
+    let cleaned = docker::sweep(&docker).await;
+    if let Err(e) = &cleaned {
+        eprintln!(
+            "compare: cannot remove its containers (label {}): {e:#}",
+            docker::LABEL
+        );
+    }
+    let report = match outcome {
+        None => return ExitCode::from(130),
+        Some(Err(panic)) => {
+            eprintln!("compare: the run crashed: {panic}");
+            return ExitCode::FAILURE;
+        }
+        Some(Ok(Err(e))) => {
+            eprintln!("compare: {e:#}");
+            return ExitCode::FAILURE;
+        }
+        Some(Ok(Ok(report))) => report,
+    };
+    match report::write_all(&report, &out) {
+        Ok(paths) => {
+            println!("{}", report::markdown(&report));
+            for path in paths {
+                eprintln!("wrote {}", path.display());
+            }
+        }
+        Err(e) => {
+            eprintln!("compare: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    }
+    let failed = report.images.iter().filter(|i| i.status != "ok").count();
+    if failed > 0 || cleaned.is_err() {
+        eprintln!(
+            "compare: {failed} of {} image(s) failed; see the Failures section",
+            report.images.len()
+        );
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM, naming which.
+async fn shutdown_signal() -> &'static str {
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        // Without handlers the default action ends the process: nothing to wait for.
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = int.recv() => "interrupted",
+        _ = term.recv() => "terminated",
+    }
+}
