@@ -123,3 +123,86 @@ pub fn times(a: Option<f64>, b: Option<f64>) -> Option<f64> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::Memory;
+
+    fn server(tag: &str, size: i64, rps: &[(&str, f64)]) -> ImageRecord {
+        let mut record = ImageRecord::new(&ImageSpec::parse(tag).unwrap());
+        record.size_bytes = Some(size);
+        record.memory = Some(Memory {
+            idle_vmrss_bytes: Some(size as u64),
+            ..Default::default()
+        });
+        record.load = rps
+            .iter()
+            .map(|(path, rps)| Load {
+                path: (*path).to_owned(),
+                requests: 1,
+                requests_per_s: *rps,
+                latency_p50_ms: 1.0,
+                latency_p99_ms: 1000.0 / rps,
+                errors: 0,
+            })
+            .collect();
+        record
+    }
+
+    #[test]
+    fn pairs_each_rust_image_with_its_original_on_the_same_path() {
+        let records = [
+            server("who:rust", 1_000, &[("/who", 60_000.0), ("/", 50_000.0)]),
+            server("who:rust-naive", 2_000_000, &[("/who", 60_000.0)]),
+            server("who:go", 6_000, &[("/who", 40_000.0)]),
+            server("web:go", 5_000, &[("/", 25_000.0)]),
+        ];
+        let ratios = ratios(&records);
+        let pairs: Vec<_> = ratios
+            .iter()
+            .map(|r| {
+                (
+                    r.subject.as_str(),
+                    r.baseline.as_str(),
+                    r.subject_path.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                ("who:rust", "who:go", Some("/who")),
+                ("who:rust", "web:go", Some("/")),
+                ("who:rust", "who:rust-naive", Some("/who")),
+            ]
+        );
+        assert_eq!(ratios[0].size_times_smaller, Some(6.0));
+        assert_eq!(ratios[0].requests_per_s_times_higher, Some(1.5));
+        assert_eq!(ratios[0].latency_p99_times_lower, Some(1.5));
+        assert_eq!(ratios[1].requests_per_s_times_higher, Some(2.0));
+        assert_eq!(ratios[2].size_times_smaller, Some(2000.0));
+        assert_eq!(ratios[2].idle_vmrss_times_lower, Some(2000.0));
+    }
+
+    #[test]
+    fn judges_the_targets_on_the_ratios() {
+        let records = [
+            server("who:rust", 800_000, &[("/who", 60_000.0)]),
+            server("who:go", 6_000_000, &[("/who", 40_000.0)]),
+        ];
+        let ratios = ratios(&records);
+        let targets = crate::targets::targets(&records, &ratios);
+        let met = |name: &str| {
+            targets
+                .iter()
+                .find(|t| t.name.starts_with(name))
+                .unwrap()
+                .met
+        };
+        assert_eq!(met("who:rust image under 900 KB"), Some(true));
+        assert_eq!(met("who:rust ≥ 6x smaller"), Some(true));
+        assert_eq!(met("who:rust ≥ 1.4x"), Some(true));
+        assert_eq!(met("who:rust stops"), None, "not measured");
+    }
+}

@@ -172,19 +172,10 @@ impl Measurer {
             .ok();
         memory.cgroup_version = cgroup.as_ref().map(|c| c.version().to_owned());
         tokio::time::sleep(IDLE_SETTLE).await;
-        match memory::proc_memory(started.pid) {
-            Ok(idle) => {
-                memory.idle_vmrss_bytes = idle.vmrss_bytes;
-                memory.idle_vmhwm_bytes = idle.vmhwm_bytes;
-            }
-            Err(e) => record.fail("memory", &e),
-        }
-        if let Some(cgroup) = &cgroup {
-            memory.idle_cgroup_usage_bytes = cgroup
-                .usage_bytes()
-                .map_err(|e| record.fail("memory", &e))
-                .ok();
-        }
+        let (idle, usage) = sample(started.pid, cgroup.as_ref(), Reading::Now, record);
+        memory.idle_vmrss_bytes = idle.vmrss_bytes;
+        memory.idle_vmhwm_bytes = idle.vmhwm_bytes;
+        memory.idle_cgroup_usage_bytes = usage;
         let mut loads = Vec::new();
         for path in paths {
             let what = format!(
@@ -197,21 +188,40 @@ impl Measurer {
                 Err(e) => record.fail("load", &e),
             }
             if path == &paths[0] {
-                match memory::proc_memory(started.pid) {
-                    Ok(peak) => {
-                        memory.after_load_vmrss_bytes = peak.vmrss_bytes;
-                        memory.peak_vmhwm_bytes = peak.vmhwm_bytes;
-                    }
-                    Err(e) => record.fail("memory", &e),
-                }
-                if let Some(cgroup) = &cgroup {
-                    memory.peak_cgroup_usage_bytes = cgroup
-                        .peak_bytes()
-                        .map_err(|e| record.fail("memory", &e))
-                        .ok();
-                }
+                let (peak, usage) = sample(started.pid, cgroup.as_ref(), Reading::Peak, record);
+                memory.after_load_vmrss_bytes = peak.vmrss_bytes;
+                memory.peak_vmhwm_bytes = peak.vmhwm_bytes;
+                memory.peak_cgroup_usage_bytes = usage;
             }
         }
         (memory, loads)
     }
+}
+
+#[derive(Clone, Copy)]
+enum Reading {
+    Now,
+    Peak,
+}
+
+/// The process's VmRSS/VmHWM and the cgroup's usage now or at its peak;
+/// what cannot be read is noted in the record and left out.
+fn sample(
+    pid: u32,
+    cgroup: Option<&memory::Cgroup>,
+    reading: Reading,
+    record: &mut ImageRecord,
+) -> (memory::ProcMemory, Option<u64>) {
+    let process = memory::proc_memory(pid)
+        .map_err(|e| record.fail("memory", &e))
+        .unwrap_or_default();
+    let usage = cgroup.and_then(|cgroup| {
+        match reading {
+            Reading::Now => cgroup.usage_bytes(),
+            Reading::Peak => cgroup.peak_bytes(),
+        }
+        .map_err(|e| record.fail("memory", &e))
+        .ok()
+    });
+    (process, usage)
 }

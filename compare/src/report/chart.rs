@@ -11,8 +11,8 @@ use super::format::bytes;
 use crate::record::{ImageRecord, Report};
 
 const RUST: RGBColor = RGBColor(0xce, 0x42, 0x2b);
-const GO: RGBColor = RGBColor(0x00, 0x7d, 0x9c);
-const PYTHON: RGBColor = RGBColor(0x37, 0x76, 0xab);
+const GO: RGBColor = RGBColor(0x00, 0xad, 0xd8);
+const PYTHON: RGBColor = RGBColor(0xe0, 0xa8, 0x00);
 const OTHER: RGBColor = RGBColor(0x80, 0x80, 0x80);
 const BAR_HEIGHT: u32 = 30;
 
@@ -48,15 +48,17 @@ fn draw(root: &DrawingArea<SVGBackend, Shift>, bars: &[(&ImageRecord, f64)]) -> 
     };
     let high = 10f64.powf((largest * 8.0).log10().ceil());
     let n = bars.len() as i32;
-    let mut chart = ChartBuilder::on(root)
-        .caption(
-            "Image size (log scale): Rust vs original, multi-stage vs naive",
-            ("sans-serif", 22),
-        )
+    let (head, body) = root.split_vertically(70);
+    legend(&head)?;
+    let mut chart = ChartBuilder::on(&body)
         .margin(16)
+        .margin_right(40)
         .x_label_area_size(40)
         .y_label_area_size(190)
-        .build_cartesian_2d((low..high).log_scale(), (0..n.max(1)).into_segmented())?;
+        .build_cartesian_2d(
+            (low..high).log_scale(),
+            (0..(n - 1).max(0)).into_segmented(),
+        )?;
     chart
         .configure_mesh()
         .disable_y_mesh()
@@ -90,33 +92,41 @@ fn draw(root: &DrawingArea<SVGBackend, Shift>, bars: &[(&ImageRecord, f64)]) -> 
         );
         bar.set_margin(4, 4, 0, 0);
         chart.draw_series(std::iter::once(bar))?;
-        chart.draw_series(std::iter::once(Text::new(
-            format!("  {}", bytes(*size)),
-            (*size, SegmentValue::CenterOf(row)),
-            TextStyle::from(("sans-serif", 13).into_font()).pos(Pos::new(HPos::Left, VPos::Center)),
-        )))?;
+        // SVG drops leading spaces: the gap after the bar is an offset.
+        let label = EmptyElement::at((*size, SegmentValue::CenterOf(row)))
+            + Text::new(
+                bytes(*size),
+                (6, 0),
+                TextStyle::from(("sans-serif", 13).into_font())
+                    .pos(Pos::new(HPos::Left, VPos::Center)),
+            );
+        chart.draw_series(std::iter::once(label))?;
     }
 
+    Ok(())
+}
+
+/// Title and legend above the plot, where no bar can hide them.
+fn legend(area: &DrawingArea<SVGBackend, Shift>) -> DrawResult {
+    area.draw(&Text::new(
+        "Image size (log scale): Rust vs original, multi-stage vs naive",
+        (16, 12),
+        ("sans-serif", 22),
+    ))?;
+    let mut x = 16;
     for (label, colour, alpha) in [
-        ("Rust, multi-stage", RUST, 1.0),
-        ("Go, multi-stage", GO, 1.0),
-        ("Python, multi-stage", PYTHON, 1.0),
-        ("pale: naive single stage", OTHER, 0.35),
+        ("Rust", RUST, 1.0),
+        ("Go", GO, 1.0),
+        ("Python", PYTHON, 1.0),
+        ("pale: naive single-stage build", OTHER, 0.35),
     ] {
-        chart
-            .draw_series(std::iter::empty::<Rectangle<(f64, SegmentValue<i32>)>>())?
-            .label(label)
-            .legend(move |(x, y)| {
-                Rectangle::new([(x, y - 6), (x + 14, y + 6)], colour.mix(alpha).filled())
-            });
+        area.draw(&Rectangle::new(
+            [(x, 46), (x + 14, 58)],
+            colour.mix(alpha).filled(),
+        ))?;
+        area.draw(&Text::new(label, (x + 20, 46), ("sans-serif", 14)))?;
+        x += 40 + 8 * label.len() as i32;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK.mix(0.3))
-        .label_font(("sans-serif", 13))
-        .draw()?;
     Ok(())
 }
 
