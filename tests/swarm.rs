@@ -180,13 +180,17 @@ done"#,
 impl Drop for Stack {
     fn drop(&mut self) {
         let _ = docker(&["stack", "rm", &self.name]);
-        // stack rm returns at once; the network goes once its tasks are gone.
+        // stack rm returns at once: the tasks' containers, then the network,
+        // go in the background. Wait for both, or leaving the swarm now
+        // could strand them.
+        let label = format!("label=com.docker.stack.namespace={}", self.name);
         let start = Instant::now();
-        while start.elapsed() < REMOVE_LIMIT
-            && docker(&["network", "inspect", &self.network])
-                .status
-                .success()
-        {
+        while start.elapsed() < REMOVE_LIMIT {
+            let containers = docker(&["ps", "--all", "--quiet", "--filter", &label]);
+            let network = docker(&["network", "inspect", &self.network]);
+            if containers.stdout.trim().is_empty() && !network.status.success() {
+                break;
+            }
             sleep(Duration::from_millis(500));
         }
         if self.left_swarm_on_drop {
