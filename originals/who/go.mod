@@ -1,0 +1,3 @@
+module who
+
+go 1.27
