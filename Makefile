@@ -1,0 +1,63 @@
+# Docker multi-stage demos (Go originals, one Python script) and their Rust
+# rewrites, built as images side by side.
+#
+# Common uses:
+#   make bootstrap          # once on a fresh Debian machine (as root)
+#   make images             # all 14 images, e.g. who:rust, who:go-naive
+#   make images IMAGES=who:rust        # just one (or a few)
+#   make images STANDINS=0  # official base images from a registry
+#   make lint-docker        # hadolint docker/*.Dockerfile
+#   make test               # cargo test --workspace
+#
+# Recipes longer than a line live in scripts/ (bash strict mode).
+
+# Every image tag is PROGRAM:VARIANT; VARIANT is docker/VARIANT.Dockerfile.
+IMAGES ?= who:rust who:rust-naive who:go who:go-naive \
+	hello:rust hello:rust-naive hello:go hello:go-naive \
+	web:go web:go-naive \
+	simple-script:rust simple-script:rust-naive simple-script:python simple-script:python-naive
+# auto: an official base if the daemon has it, else its local stand-in;
+# 1: always the stand-ins; 0: always the official images (pulled).
+STANDINS ?= auto
+# OCI label values and the reproducible timestamp, from git when there is one.
+VERSION ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+CREATED ?= $(shell date -u -d @$(SOURCE_DATE_EPOCH) +%Y-%m-%dT%H:%M:%SZ)
+SOURCE ?= $(shell sed -n 's/^repository = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+export STANDINS VERSION REVISION SOURCE_DATE_EPOCH CREATED SOURCE
+
+.PHONY: bootstrap stand-ins images lint-docker test
+
+# Install what the image work needs and start dockerd when it is down.
+bootstrap:
+	scripts/bootstrap.sh
+
+# Local stand-ins for the official base images (no registry here); writes
+# results/bases.txt with the base each build really uses.
+stand-ins: bootstrap
+	scripts/stand-ins.sh
+
+# Build $(IMAGES), each from docker/VARIANT.Dockerfile.
+images: stand-ins
+	scripts/build-images.sh $(IMAGES)
+
+# Lint the Dockerfiles (rules waived in .hadolint.yaml, each with its reason).
+lint-docker: bootstrap
+	hadolint docker/*.Dockerfile
+
+# ---- test and compare: owned by the tests/compare work, extend below ----
+
+# Unit and integration tests of the Rust workspace.
+test: bootstrap
+	cargo test --workspace
+
+# Measure $(IMAGES) side by side, each built cold then warm (results/
+# compare.json, .md, .svg; see compare/README.md). `images` first, so every
+# base and stand-in is there. COMPARE_ARGS adds options, e.g. --skip-build.
+comma := ,
+empty :=
+space := $(empty) $(empty)
+.PHONY: compare
+compare: bootstrap images
+	cargo run --release --locked -p compare -- --images $(subst $(space),$(comma),$(strip $(IMAGES))) $(COMPARE_ARGS)
