@@ -6,6 +6,7 @@
 #   make images             # all 14 images, e.g. who:rust, who:go-naive
 #   make images IMAGES=who:rust        # just one (or a few)
 #   make images STANDINS=0  # official base images from a registry
+#   make images BUILD_FLAGS=--no-cache  # time a cold build
 #   make lint-docker        # hadolint docker/*.Dockerfile
 #   make test               # cargo test --workspace
 #
@@ -25,7 +26,9 @@ REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 CREATED ?= $(shell date -u -d @$(SOURCE_DATE_EPOCH) +%Y-%m-%dT%H:%M:%SZ)
 SOURCE ?= $(shell sed -n 's/^repository = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
-export STANDINS VERSION REVISION SOURCE_DATE_EPOCH CREATED SOURCE
+# Extra docker build options, e.g. --no-cache to time a cold build.
+BUILD_FLAGS ?=
+export STANDINS BUILD_FLAGS VERSION REVISION SOURCE_DATE_EPOCH CREATED SOURCE
 
 .PHONY: bootstrap stand-ins images lint-docker test
 

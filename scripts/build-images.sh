@@ -11,6 +11,8 @@ source scripts/lib.sh
 
 [ $# -gt 0 ] || die "usage: $0 PROGRAM:VARIANT..."
 LOG_DIR=${LOG_DIR:-target/image-logs}
+# Extra docker build options, e.g. BUILD_FLAGS=--no-cache to time a cold build.
+read -r -a extra <<<"${BUILD_FLAGS:-}"
 # The legacy builder is what this daemon has; DOCKER_BUILDKIT=1 also works.
 export DOCKER_BUILDKIT=${DOCKER_BUILDKIT:-0}
 # Metadata passed to the Dockerfiles that declare it (the Makefile sets it).
@@ -38,7 +40,7 @@ for image in "$@"; do
   log=$LOG_DIR/${image/:/-}.log
   mapfile -t args < <(build_args "$file" "$APP")
   start=$SECONDS
-  if ! docker build -f "$file" -t "$image" "${args[@]}" . >"$log" 2>&1; then
+  if ! docker build -f "$file" -t "$image" "${args[@]}" "${extra[@]}" . >"$log" 2>&1; then
     tail -n 30 "$log" >&2
     die "$image failed to build; full log: $log"
   fi
