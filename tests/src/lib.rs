@@ -3,6 +3,7 @@
 //! starting server processes on a free port.
 
 mod command;
+pub mod docker;
 mod server;
 
 pub use command::{run, CommandExt, Outcome};

@@ -1,0 +1,149 @@
+//! Thin helpers over the docker CLI for the image tests: every container a
+//! test starts is removed when its guard drops, even when the test fails.
+
+use std::process::Command;
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use crate::{CommandExt, Outcome};
+
+/// Runs `docker ARGS`; panics with the whole exchange unless it exits 0.
+#[track_caller]
+pub fn docker(args: &[&str]) -> Outcome {
+    require_docker();
+    Command::new("docker").args(args).outcome().expect_success()
+}
+
+/// Runs `docker ARGS` and returns the outcome, whatever the exit code.
+pub fn docker_status(args: &[&str]) -> Outcome {
+    require_docker();
+    Command::new("docker").args(args).outcome()
+}
+
+/// A test that needs Docker fails when there is none: it is never skipped.
+pub fn require_docker() {
+    static CHECKED: Once = Once::new();
+    CHECKED.call_once(|| {
+        let out = Command::new("docker").args(["info", "--format", "{{.ServerVersion}}"]).output();
+        match out {
+            Ok(out) if out.status.success() => {}
+            _ => panic!("no Docker engine answers: run `make bootstrap` (or start dockerd) before these tests"),
+        }
+    });
+}
+
+/// `docker image inspect -f FORMAT IMAGE`, trimmed; fails clearly when the
+/// image was not built.
+#[track_caller]
+pub fn image_field(image: &str, format: &str) -> String {
+    let out = docker_status(&["image", "inspect", "-f", format, image]);
+    assert!(
+        out.status.success(),
+        "image {image} is missing: run `make images` first{out}"
+    );
+    out.stdout.trim().to_owned()
+}
+
+/// A running container, removed on drop.
+pub struct Container {
+    pub id: String,
+}
+
+impl Container {
+    /// `docker run -d ARGS`.
+    #[track_caller]
+    pub fn run(args: &[&str]) -> Container {
+        let mut all = vec!["run", "-d", "--label", "rust-multi-stage.test=1"];
+        all.extend_from_slice(args);
+        Container {
+            id: docker(&all).stdout.trim().to_owned(),
+        }
+    }
+
+    pub fn field(&self, format: &str) -> String {
+        docker(&["inspect", "-f", format, &self.id])
+            .stdout
+            .trim()
+            .to_owned()
+    }
+
+    /// The 127.0.0.1 port Docker published for the container's 8080.
+    pub fn published_port(&self) -> u16 {
+        let port =
+            self.field(r#"{{(index (index .NetworkSettings.Ports "8080/tcp") 0).HostPort}}"#);
+        port.parse()
+            .unwrap_or_else(|_| panic!("no published port for 8080: {port:?}"))
+    }
+
+    /// Polls `GET url` until it answers 200, for at most `limit`.
+    pub fn wait_until_serving(&self, url: &str, limit: Duration) {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if let Ok(response) = ureq::get(url).timeout(Duration::from_secs(1)).call() {
+                if response.status() == 200 {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let logs = docker_status(&["logs", &self.id]);
+        panic!("{url} did not answer 200 within {limit:?}; container logs:{logs}");
+    }
+
+    /// Polls the health status until `healthy`, for at most `limit`.
+    pub fn wait_until_healthy(&self, limit: Duration) {
+        let start = Instant::now();
+        let mut status = String::new();
+        while start.elapsed() < limit {
+            status = self.field("{{.State.Health.Status}}");
+            if status == "healthy" {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("container health is {status:?} after {limit:?}");
+    }
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        let _ = Command::new("docker").args(["rm", "-f", &self.id]).output();
+    }
+}
+
+/// Entries `docker create` adds to every container's filesystem: not part
+/// of the image.
+const RUNTIME_ENTRIES: &[&str] = &[
+    "/.dockerenv",
+    "/dev/console",
+    "/etc/hostname",
+    "/etc/hosts",
+    "/etc/mtab",
+    "/etc/resolv.conf",
+];
+
+/// The files (anything but directories) in an image, read with
+/// `docker export` of a created, never started, container, less what
+/// Docker adds to every container.
+pub fn image_files(image: &str) -> Vec<String> {
+    let id = docker(&["create", "--label", "rust-multi-stage.test=1", image])
+        .stdout
+        .trim()
+        .to_owned();
+    let container = Container { id };
+    let script = format!("set -o pipefail; docker export {} | tar -tv", container.id);
+    let out = Command::new("bash")
+        .args(["-c", &script])
+        .outcome()
+        .expect_success();
+    let mut files: Vec<String> = out
+        .stdout
+        .lines()
+        .filter(|line| !line.starts_with('d'))
+        .filter_map(|line| line.split_whitespace().nth(5))
+        .map(|path| format!("/{}", path.trim_start_matches("./")))
+        .filter(|path| !RUNTIME_ENTRIES.contains(&path.as_str()))
+        .collect();
+    files.sort();
+    files
+}
