@@ -13,7 +13,9 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use futures_util::TryStreamExt;
 
-/// On every container `compare` creates; the sweeps look for it.
+/// On every container `compare` creates, with the creating process's pid as
+/// its value: a run removes its own containers, and the leftovers of runs
+/// that died, never those of a run still going (a test beside `make compare`).
 pub const LABEL: &str = "rust-multi-stage.compare";
 
 /// The same limits for every container: `--cpus 1 --memory 64m`.
@@ -41,27 +43,54 @@ pub async fn connect() -> Result<Docker> {
         .context("cannot reach the Docker engine (is it running? `docker info`)")
 }
 
-/// Removes every container with [`LABEL`], running or not; returns how many.
-pub async fn sweep(docker: &Docker) -> Result<usize> {
-    let filters = HashMap::from([("label", vec![LABEL])]);
+/// Which containers a sweep removes.
+#[derive(Debug, Clone, Copy)]
+pub enum Sweep {
+    /// This process's.
+    Own,
+    /// Those of `compare` processes that are gone.
+    Orphans,
+}
+
+/// Removes the labelled containers `which` names, running or not; returns how many.
+pub async fn sweep(docker: &Docker, which: Sweep) -> Result<usize> {
+    let own = std::process::id().to_string();
+    let filter = match which {
+        Sweep::Own => format!("{LABEL}={own}"),
+        Sweep::Orphans => LABEL.to_owned(),
+    };
+    let filters = HashMap::from([("label", vec![filter])]);
     let options = ListContainersOptionsBuilder::new()
         .all(true)
         .filters(&filters)
         .build();
-    let containers = docker.list_containers(Some(options)).await?;
     let mut removed = 0;
-    for id in containers.into_iter().filter_map(|c| c.id) {
-        remove(docker, &id).await?;
-        removed += 1;
+    for container in docker.list_containers(Some(options)).await? {
+        let creator = container.labels.as_ref().and_then(|l| l.get(LABEL));
+        if matches!(which, Sweep::Orphans) && creator.is_some_and(|pid| is_alive(pid)) {
+            continue;
+        }
+        if let Some(id) = container.id {
+            remove(docker, &id).await?;
+            removed += 1;
+        }
     }
     Ok(removed)
+}
+
+/// Whether `pid` is a `compare` process still running.
+fn is_alive(pid: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|comm| comm.trim() == "compare")
 }
 
 /// Creates (does not start) a labelled, limited container of `image`.
 pub async fn create(docker: &Docker, image: &str) -> Result<String> {
     let body = ContainerCreateBody {
         image: Some(image.to_owned()),
-        labels: Some(HashMap::from([(LABEL.to_owned(), "1".to_owned())])),
+        labels: Some(HashMap::from([(
+            LABEL.to_owned(),
+            std::process::id().to_string(),
+        )])),
         host_config: Some(HostConfig {
             nano_cpus: Some(LIMITS.nano_cpus),
             memory: Some(LIMITS.memory_bytes),

@@ -2,8 +2,9 @@
 //! in one run and written to results/compare.{json,md,svg}.
 //!
 //! Whatever way the run ends (done, error, panic, Ctrl-C, SIGTERM), every
-//! container it made is removed: they all carry one label, and the last
-//! thing main does is remove every container with that label.
+//! container it made is removed: they all carry one label with this
+//! process's pid, and the last thing main does is remove those. At start it
+//! removes what earlier runs that died (SIGKILL) left.
 
 mod build;
 mod build_times;
@@ -73,7 +74,7 @@ async fn compare(cli: Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match docker::sweep(&docker).await {
+    match docker::sweep(&docker, docker::Sweep::Orphans).await {
         Ok(0) => {}
         Ok(n) => eprintln!("compare: removed {n} container(s) left by an earlier run"),
         Err(e) => {
@@ -96,7 +97,7 @@ async fn compare(cli: Cli) -> ExitCode {
         }
     };
     progress.finish();
-    let cleaned = docker::sweep(&docker).await;
+    let cleaned = docker::sweep(&docker, docker::Sweep::Own).await;
     if let Err(e) = &cleaned {
         eprintln!(
             "compare: cannot remove its containers (label {}): {e:#}",

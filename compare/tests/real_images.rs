@@ -8,7 +8,7 @@
 //! the tool works against one.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
@@ -111,7 +111,7 @@ fn measures_real_images_and_writes_the_report() {
     scratch_image(WHO, &bins.join("debug/who-server"), "who-server", true);
 
     let out = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_compare"))
+    let child = Command::new(env!("CARGO_BIN_EXE_compare"))
         .args([
             "--skip-build",
             "--runs",
@@ -123,8 +123,13 @@ fn measures_real_images_and_writes_the_report() {
         .arg([HELLO, HELLO_NAIVE, WHO, ABSENT].join(","))
         .arg("--out")
         .arg(out.path())
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
+    // Its containers carry its pid: another run's may come and go meanwhile.
+    let pid = child.id();
+    let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     // One image is missing on purpose: the run says so with its exit code.
     assert_eq!(output.status.code(), Some(1), "stderr:\n{stderr}");
@@ -221,7 +226,7 @@ fn measures_real_images_and_writes_the_report() {
     let svg = std::fs::read_to_string(out.path().join("compare.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("compare-test/who:rust"));
 
-    let left = docker(&["ps", "-aq", "--filter", &format!("label={LABEL}")]);
+    let left = docker(&["ps", "-aq", "--filter", &format!("label={LABEL}={pid}")]);
     assert!(left.is_empty(), "containers left behind: {left}");
 }
 
