@@ -31,6 +31,20 @@ impl Outcome {
         self
     }
 
+    /// Asserts the way bad input must fail: exit `code` and one line on
+    /// stderr, never a panic or a backtrace.
+    #[track_caller]
+    pub fn expect_one_line_error(self, code: i32) -> Self {
+        let this = self.expect_code(code);
+        assert_eq!(
+            this.stderr.lines().count(),
+            1,
+            "expected one line on stderr{this}"
+        );
+        assert!(!this.stderr.contains("panicked"), "a panic{this}");
+        this
+    }
+
     #[track_caller]
     pub fn expect_success(self) -> Self {
         self.expect_code(0)

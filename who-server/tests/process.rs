@@ -88,8 +88,7 @@ fn a_port_in_use_is_one_line_on_stderr_and_exit_1() {
     let out = who_server()
         .args(["--bind", "127.0.0.1", "--port", &port])
         .outcome()
-        .expect_code(1);
-    assert_eq!(out.stderr.lines().count(), 1, "{out}");
+        .expect_one_line_error(1);
     assert!(out.stderr.contains("Address already in use"), "{out}");
 }
 
@@ -99,8 +98,7 @@ fn an_address_not_on_this_machine_is_one_line_and_exit_1() {
     let out = who_server()
         .args(["--bind", "203.0.113.7", "--port", "0"])
         .outcome()
-        .expect_code(1);
-    assert_eq!(out.stderr.lines().count(), 1, "{out}");
+        .expect_one_line_error(1);
     assert!(
         out.stderr
             .starts_with("who-server: cannot listen on 203.0.113.7:0"),
@@ -149,7 +147,7 @@ fn check_exits_1_with_the_status_when_the_url_answers_otherwise() {
     let out = who_server()
         .args(["check", &server.url("/missing")])
         .outcome()
-        .expect_code(1);
+        .expect_one_line_error(1);
     assert!(out.stderr.contains("404 Not Found"), "{out}");
 }
 
@@ -163,14 +161,16 @@ fn check_exits_1_when_nothing_listens() {
     let out = who_server()
         .args(["check", &format!("http://127.0.0.1:{free}/health")])
         .outcome()
-        .expect_code(1);
-    assert_eq!(out.stderr.lines().count(), 1, "{out}");
+        .expect_one_line_error(1);
 }
 
 #[test]
 fn check_refuses_urls_it_cannot_request() {
     for url in ["https://127.0.0.1/health", "not a url", "/health"] {
-        let out = who_server().args(["check", url]).outcome().expect_code(1);
+        let out = who_server()
+            .args(["check", url])
+            .outcome()
+            .expect_one_line_error(1);
         assert!(out.stderr.contains("bad URL"), "{out}");
     }
 }
