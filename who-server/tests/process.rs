@@ -162,6 +162,7 @@ fn check_exits_1_when_nothing_listens() {
         .args(["check", &format!("http://127.0.0.1:{free}/health")])
         .outcome()
         .expect_one_line_error(1);
+    assert!(out.stderr.contains("no answer"), "{out}");
 }
 
 #[test]
