@@ -13,7 +13,8 @@ source scripts/lib.sh
 LOG_DIR=${LOG_DIR:-target/image-logs}
 # Extra docker build options, e.g. BUILD_FLAGS=--no-cache to time a cold build.
 read -r -a extra <<<"${BUILD_FLAGS:-}"
-# The legacy builder is what this daemon has; DOCKER_BUILDKIT=1 also works.
+# The legacy builder, which any client has; DOCKER_BUILDKIT=1 works too
+# (with a client that has BuildKit: buildx, or the 20.10 CLI).
 export DOCKER_BUILDKIT=${DOCKER_BUILDKIT:-0}
 # Metadata passed to the Dockerfiles that declare it (the Makefile sets it).
 : "${VERSION:=unknown}" "${REVISION:=unknown}" "${CREATED:=unknown}" "${SOURCE:=unknown}"

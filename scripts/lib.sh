@@ -8,7 +8,8 @@ STANDINS=${STANDINS:-auto}
 # Without this, bash runs $(...) without -e: a failing step inside would
 # go unnoticed and hand an empty value on.
 shopt -s inherit_errexit
-STANDIN_PREFIX=standin/
+# The stand-ins are tagged $STANDIN_PREFIX<official name>.
+STANDIN_PREFIX=${STANDIN_PREFIX:-standin/}
 
 say() { printf '%s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
