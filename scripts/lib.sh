@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers shared by the image scripts; sourced, never run.
 # The official base images are named in one place only: the `ARG *_IMAGE=`
 # defaults of docker/*.Dockerfile. Everything here derives from them.

@@ -129,7 +129,7 @@ make_busybox() {
   done
   printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n' >"$dir/etc/passwd"
   printf 'root:x:0:\nnobody:x:65534:\n' >"$dir/etc/group"
-  import "$1" "$dir" "FROM scratch + the host's busybox-static ($(/bin/busybox | head -1 | cut -d' ' -f2))" \
+  import "$1" "$dir" "FROM scratch + the host's busybox-static ($(/bin/busybox | sed -n '1s/^BusyBox \(v[^ ]*\).*/\1/p'))" \
     --change 'ENV PATH=/bin' --change 'CMD ["sh"]'
 }
 
