@@ -7,8 +7,9 @@
 #   make images IMAGES=who:rust        # just one (or a few)
 #   make images STANDINS=0  # official base images from a registry
 #   make images BUILD_FLAGS=--no-cache  # time a cold build
-#   make lint-docker        # hadolint docker/*.Dockerfile
-#   make test               # cargo test --workspace
+#   make compare            # build everything, measure, report in results/
+#   make test               # every lint and test (what CI runs)
+#   make lint               # fmt, clippy, hadolint, k8s/compose checks only
 #
 # Recipes longer than a line live in scripts/ (bash strict mode).
 
@@ -30,7 +31,7 @@ SOURCE ?= $(shell sed -n 's/^repository = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 BUILD_FLAGS ?=
 export STANDINS BUILD_FLAGS VERSION REVISION SOURCE_DATE_EPOCH CREATED SOURCE
 
-.PHONY: bootstrap stand-ins images lint-docker test
+.PHONY: bootstrap stand-ins images lint lint-rust lint-docker lint-deploy test compare
 
 # Install what the image work needs and start dockerd when it is down.
 bootstrap:
@@ -49,11 +50,22 @@ images: stand-ins
 lint-docker: bootstrap
 	hadolint docker/*.Dockerfile
 
-# ---- test and compare: owned by the tests/compare work, extend below ----
+# Formatting and clippy, warnings as errors.
+lint-rust: bootstrap
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets --locked -- -D warnings
 
-# Unit and integration tests of the Rust workspace.
-test: bootstrap
-	cargo test --workspace
+# Kubernetes manifests (kubernetes-validate, checkov) and compose files.
+lint-deploy: bootstrap
+	scripts/lint-deploy.sh
+
+# Every static check; fast, so it runs before the images are built.
+lint: lint-rust lint-docker lint-deploy
+
+# Everything CI checks: the lints, then the images the tests run, then the
+# workspace's tests (programs, images, compose, swarm, compare).
+test: lint images
+	cargo test --workspace --locked
 
 # Measure $(IMAGES) side by side, each built cold then warm (results/
 # compare.json, .md, .svg; see compare/README.md). `images` first, so every
@@ -61,6 +73,5 @@ test: bootstrap
 comma := ,
 empty :=
 space := $(empty) $(empty)
-.PHONY: compare
 compare: bootstrap images
 	cargo run --release --locked -p compare -- --images $(subst $(space),$(comma),$(strip $(IMAGES))) $(COMPARE_ARGS)

@@ -12,7 +12,7 @@ installed() { [[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == *"ok instal
 # Debian packages. A docker from elsewhere (Docker Engine) counts as docker.
 missing=()
 command -v dockerd >/dev/null || missing+=(docker.io)
-for pkg in debootstrap busybox-static wrk hyperfine; do
+for pkg in debootstrap busybox-static wrk hyperfine docker-compose; do
   installed "$pkg" || missing+=("$pkg")
 done
 python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
@@ -34,6 +34,12 @@ if [[ $'\n'$(rustup target list --installed)$'\n' != *$'\n'x86_64-unknown-linux-
   say "rustup target add x86_64-unknown-linux-musl"
   rustup -q target add x86_64-unknown-linux-musl
 fi
+for component in rustfmt clippy; do
+  if ! rustup component list --installed | grep -q "^$component"; then
+    say "rustup component add $component"
+    rustup -q component add "$component"
+  fi
+done
 if ! command -v cargo-chef >/dev/null; then
   say "cargo install cargo-chef (a few minutes, once)"
   cargo install -q cargo-chef --locked
