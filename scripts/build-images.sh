@@ -11,6 +11,8 @@ source scripts/lib.sh
 
 [ $# -gt 0 ] || die "usage: $0 PROGRAM:VARIANT..."
 LOG_DIR=${LOG_DIR:-target/image-logs}
+# Tag as ${TAG_PREFIX}PROGRAM:VARIANT, e.g. for a test build beside the real one.
+TAG_PREFIX=${TAG_PREFIX:-}
 # Extra docker build options, e.g. BUILD_FLAGS=--no-cache to time a cold build.
 read -r -a extra <<<"${BUILD_FLAGS:-}"
 # The legacy builder, which any client has; DOCKER_BUILDKIT=1 works too
@@ -41,9 +43,9 @@ for image in "$@"; do
   log=$LOG_DIR/${image/:/-}.log
   mapfile -t args < <(build_args "$file" "$APP")
   start=$SECONDS
-  if ! docker build -f "$file" -t "$image" "${args[@]}" "${extra[@]}" . >"$log" 2>&1; then
+  if ! docker build -f "$file" -t "$TAG_PREFIX$image" "${args[@]}" "${extra[@]}" . >"$log" 2>&1; then
     tail -n 30 "$log" >&2
     die "$image failed to build; full log: $log"
   fi
-  say "built $image in $((SECONDS - start)) s ($(docker image inspect -f '{{.Size}}' "$image" | numfmt --to=si)B, log: $log)"
+  say "built $TAG_PREFIX$image in $((SECONDS - start)) s ($(docker image inspect -f '{{.Size}}' "$TAG_PREFIX$image" | numfmt --to=si)B, log: $log)"
 done

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use testkit::docker::{docker, docker_status, image_field, image_files, Container};
-use testkit::http_get;
+use testkit::{http_get, CommandExt};
 
 /// The Rust multi-stage images: what each must hold, and nothing more.
 const SCRATCH_IMAGES: &[(&str, &[&str])] = &[
@@ -233,5 +233,51 @@ fn naive_images_are_far_bigger_than_their_multi_stage_twins() {
                 "{program}:{language}-naive is {naive} bytes, multi-stage {multi}"
             );
         }
+    }
+}
+
+#[test]
+fn a_one_line_source_change_rebuilds_who_rust_without_recompiling_its_dependencies() {
+    // A copy of the committed tree with one line added to who-server, built
+    // by the same script as `make images`, under another tag.
+    let copy = tempfile::tempdir().unwrap();
+    let root = env!("CARGO_MANIFEST_DIR").trim_end_matches("/tests");
+    let script = format!(
+        "set -o pipefail; cd {root} && git ls-files -z | xargs -0 cp --parents -t {copy}",
+        copy = copy.path().display()
+    );
+    std::process::Command::new("bash")
+        .args(["-c", &script])
+        .outcome()
+        .expect_success();
+    let main_rs = copy.path().join("who-server/src/main.rs");
+    let mut source = std::fs::read_to_string(&main_rs).unwrap();
+    // Unique, or a second run would find this very change in the cache.
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    source.push_str(&format!("// a one-line change, {nonce}\n"));
+    std::fs::write(&main_rs, source).unwrap();
+
+    let logs = copy.path().join("logs");
+    std::process::Command::new(copy.path().join("scripts/build-images.sh"))
+        .arg("who:rust")
+        .env("TAG_PREFIX", "cache-test/")
+        .env("LOG_DIR", &logs)
+        .outcome()
+        .expect_success();
+    let _ = docker_status(&["rmi", "cache-test/who:rust"]);
+
+    let log = std::fs::read_to_string(logs.join("who-rust.log")).unwrap();
+    assert!(
+        log.contains("Compiling who-server"),
+        "who-server was not rebuilt:\n{log}"
+    );
+    for dependency in ["hyper ", "tokio ", "clap ", "serde "] {
+        assert!(
+            !log.contains(&format!("Compiling {dependency}")),
+            "{dependency}was rebuilt:\n{log}"
+        );
     }
 }
