@@ -28,6 +28,10 @@ pub struct Cli {
     /// Directory for compare.json, compare.md, compare.svg.
     #[arg(long, default_value = "results", value_name = "DIR")]
     pub out: PathBuf,
+    /// Render compare.md and compare.svg again from an earlier run's
+    /// compare.json, measuring nothing (after a change to the report).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["images", "skip_build"])]
+    pub from_json: Option<PathBuf>,
     /// The build context: the repository root (docker/, .dockerignore).
     #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/.."), value_name = "DIR")]
     pub context: PathBuf,

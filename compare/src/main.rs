@@ -53,6 +53,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(json) = &cli.from_json {
+        return rerender(json, &cli.out);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -116,17 +119,8 @@ async fn compare(cli: Cli) -> ExitCode {
         }
         Some(Ok(Ok(report))) => report,
     };
-    match report::write_all(&report, &out) {
-        Ok(paths) => {
-            println!("{}", report::markdown(&report));
-            for path in paths {
-                eprintln!("wrote {}", path.display());
-            }
-        }
-        Err(e) => {
-            eprintln!("compare: {e:#}");
-            return ExitCode::FAILURE;
-        }
+    if !write_report(&report, &out) {
+        return ExitCode::FAILURE;
     }
     let failed = report.images.iter().filter(|i| i.status != "ok").count();
     if failed > 0 || cleaned.is_err() {
@@ -137,6 +131,37 @@ async fn compare(cli: Cli) -> ExitCode {
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
+}
+
+/// Writes the three files and prints the tables; false (said) on failure.
+fn write_report(report: &record::Report, out: &std::path::Path) -> bool {
+    match report::write_all(report, out) {
+        Ok(paths) => {
+            println!("{}", report::markdown(report));
+            for path in paths {
+                eprintln!("wrote {}", path.display());
+            }
+            true
+        }
+        Err(e) => {
+            eprintln!("compare: {e:#}");
+            false
+        }
+    }
+}
+
+fn rerender(json: &std::path::Path, out: &std::path::Path) -> ExitCode {
+    let read = std::fs::read(json)
+        .map_err(anyhow::Error::from)
+        .and_then(|bytes| Ok(serde_json::from_slice::<record::Report>(&bytes)?));
+    match read {
+        Ok(report) if write_report(&report, out) => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("compare: cannot read {}: {e:#}", json.display());
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM, naming which.

@@ -4,6 +4,7 @@
 
 use crate::catalog::{load_paths, ImageSpec};
 use crate::record::{ImageRecord, Load, Ratio};
+use crate::stats::round_to;
 
 pub fn ratios(records: &[ImageRecord]) -> Vec<Ratio> {
     let mut out = Vec::new();
@@ -119,7 +120,7 @@ fn load_on<'a>(record: &'a ImageRecord, path: Option<&str>) -> Option<&'a Load> 
 /// `a / b`, when both are known and `b` is not zero.
 pub fn times(a: Option<f64>, b: Option<f64>) -> Option<f64> {
     match (a, b) {
-        (Some(a), Some(b)) if b > 0.0 => Some(a / b),
+        (Some(a), Some(b)) if b > 0.0 => Some(round_to(a / b, 4)),
         _ => None,
     }
 }

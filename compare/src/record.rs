@@ -1,13 +1,14 @@
 //! What `results/compare.json` holds. Every field carries its unit in its
 //! name; a measurement that could not be taken is `null`, and the reason is
 //! in the image's `errors`. The README lists the fields with their meaning.
+//! It reads back too: `--from-json` renders an earlier run's report again.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::catalog::ImageSpec;
 
 /// The whole report: one run of `compare`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Report {
     /// Bumped when a field changes meaning or goes away.
     pub schema_version: u32,
@@ -28,7 +29,7 @@ pub struct Report {
     pub targets: Vec<Target>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Machine {
     pub cpu_model: Option<String>,
     pub cpu_cores: usize,
@@ -36,7 +37,7 @@ pub struct Machine {
     pub kernel: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct DockerInfo {
     pub server_version: Option<String>,
     /// The API version the client settled on with the engine.
@@ -45,7 +46,7 @@ pub struct DockerInfo {
     pub storage_driver: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Toolchain {
     pub command: String,
     /// First line of its version output, or null when it is not installed.
@@ -53,7 +54,7 @@ pub struct Toolchain {
 }
 
 /// How the numbers were taken, so two reports can be told apart.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Settings {
     pub built: bool,
     pub start_runs: u32,
@@ -69,7 +70,7 @@ pub struct Settings {
     pub stop_timeout_s: i64,
 }
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct ImageRecord {
     /// `PROGRAM:VARIANT`, e.g. `who:rust`.
     pub tag: String,
@@ -117,14 +118,14 @@ pub struct ImageRecord {
     pub stop: Option<Stop>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct PhaseError {
     /// `build`, `inspect`, `export`, `start`, `memory`, `load`, `stop`.
     pub phase: String,
     pub message: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Base {
     /// The Dockerfile's ARG, e.g. `RUST_IMAGE`.
     pub arg: String,
@@ -134,7 +135,7 @@ pub struct Base {
     pub versions: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct BuildTimes {
     /// Every stage built with `nocache`: base images present, nothing else cached.
     pub cold_ms: f64,
@@ -143,7 +144,7 @@ pub struct BuildTimes {
     pub warm_changed_file: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct StartTimes {
     /// Median of `runs_ms`.
     pub start_ms_median: f64,
@@ -158,7 +159,7 @@ pub struct StartTimes {
 
 /// Servers only. `vm*` fields are the main process's, from
 /// `/proc/<host pid>/status`; `cgroup_*` fields are the whole container's.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Memory {
     /// VmRSS one second after the first answer.
     pub idle_vmrss_bytes: Option<u64>,
@@ -177,7 +178,7 @@ pub struct Memory {
 }
 
 /// One wrk run against one path.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Load {
     pub path: String,
     pub requests: u64,
@@ -188,7 +189,7 @@ pub struct Load {
     pub errors: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Stop {
     /// `docker stop` (timeout 10 s) wall time, median over all runs.
     pub stop_ms_median: f64,
@@ -199,7 +200,7 @@ pub struct Stop {
 
 /// `subject` against `baseline`. Every `*_times_*` field reads "the subject
 /// is N times better": > 1 means the subject wins.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Ratio {
     /// `rust_vs_original` or `multi_stage_vs_naive`.
     pub kind: String,
@@ -220,7 +221,7 @@ pub struct Ratio {
 }
 
 /// One of the project's targets, judged on this run's numbers.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Target {
     pub name: String,
     /// What was measured, in words with units.

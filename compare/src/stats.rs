@@ -2,8 +2,15 @@
 
 use std::time::Duration;
 
+/// Milliseconds to the microsecond: finer is noise, and rounder numbers
+/// keep compare.json readable.
 pub fn ms(duration: Duration) -> f64 {
-    duration.as_secs_f64() * 1000.0
+    round_to(duration.as_secs_f64() * 1000.0, 3)
+}
+
+pub fn round_to(value: f64, decimals: i32) -> f64 {
+    let scale = 10f64.powi(decimals);
+    (value * scale).round() / scale
 }
 
 /// The middle value (the mean of the two middle ones for an even count).
@@ -27,5 +34,6 @@ mod tests {
         assert_eq!(median(&[]), None);
         assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
         assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), Some(2.5));
+        assert_eq!(ms(Duration::from_nanos(126_063_679)), 126.064);
     }
 }

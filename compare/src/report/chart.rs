@@ -46,7 +46,7 @@ fn draw(root: &DrawingArea<SVGBackend, Shift>, bars: &[(&ImageRecord, f64)]) -> 
     } else {
         1e4
     };
-    let high = 10f64.powf((largest * 8.0).log10().ceil());
+    let high = 10f64.powf((largest * 3.0).log10().ceil());
     let n = bars.len() as i32;
     let (head, body) = root.split_vertically(70);
     legend(&head)?;
@@ -64,6 +64,8 @@ fn draw(root: &DrawingArea<SVGBackend, Shift>, bars: &[(&ImageRecord, f64)]) -> 
         .disable_y_mesh()
         .x_desc("bytes as Docker reports them (docker image inspect .Size)")
         .x_label_formatter(&|v| bytes(*v))
+        // One label per bar: left alone, plotters thins them out.
+        .y_labels(bars.len() + 1)
         .y_label_formatter(&|v| match v {
             SegmentValue::CenterOf(i) => bars
                 .get((n - 1 - *i) as usize)

@@ -226,7 +226,7 @@ fn how(md: &mut String, r: &Report) {
             s.container_memory_bytes / (1024 * 1024),
             s.start_runs
         ),
-        "- memory: VmRSS/VmHWM of the container's main process from /proc/<host pid>/status, idle = 1 s after the first answer, peak = VmHWM after the main path's load; cgroup = the container's memory cgroup usage and peak usage (page cache included).".to_owned(),
+        "- memory: VmRSS/VmHWM of the container's main process from /proc/<host pid>/status, idle = 1 s after the first answer, peak = VmHWM after the main path's load; cgroup = the container's memory cgroup usage and peak usage (pages the container touched first; file pages already cached are charged elsewhere).".to_owned(),
         format!(
             "- load: `{} -t{} -c{} -d{}s --latency` against {}, same for every server image.",
             s.load_tool, s.load_threads, s.load_connections, s.load_duration_s, s.load_target
