@@ -89,14 +89,14 @@ async fn compare(cli: Cli) -> ExitCode {
     let progress = Progress::new(cli.specs().len() as u64);
     let mut work = tokio::spawn(run::run(cli, docker.clone(), progress.clone()));
     let outcome = tokio::select! {
-        joined = &mut work => Some(joined),
-        signal = shutdown_signal() => {
+        joined = &mut work => Ok(joined),
+        (signal, code) = shutdown_signal() => {
             // Dropping the work kills wrk (kill_on_drop) and ends its requests.
             work.abort();
             let _ = work.await;
             progress.finish();
             eprintln!("compare: {signal}: stopped, no report written");
-            None
+            Err(code)
         }
     };
     progress.finish();
@@ -108,16 +108,16 @@ async fn compare(cli: Cli) -> ExitCode {
         );
     }
     let report = match outcome {
-        None => return ExitCode::from(130),
-        Some(Err(panic)) => {
+        Err(code) => return ExitCode::from(code),
+        Ok(Err(panic)) => {
             eprintln!("compare: the run crashed: {panic}");
             return ExitCode::FAILURE;
         }
-        Some(Ok(Err(e))) => {
+        Ok(Ok(Err(e))) => {
             eprintln!("compare: {e:#}");
             return ExitCode::FAILURE;
         }
-        Some(Ok(Ok(report))) => report,
+        Ok(Ok(Ok(report))) => report,
     };
     if !write_report(&report, &out) {
         return ExitCode::FAILURE;
@@ -164,8 +164,9 @@ fn rerender(json: &std::path::Path, out: &std::path::Path) -> ExitCode {
     }
 }
 
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM, naming which.
-async fn shutdown_signal() -> &'static str {
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM: its name and the exit code
+/// a shell gives a process it ends (128 + the signal's number).
+async fn shutdown_signal() -> (&'static str, u8) {
     let (Ok(mut int), Ok(mut term)) = (
         signal(SignalKind::interrupt()),
         signal(SignalKind::terminate()),
@@ -174,7 +175,7 @@ async fn shutdown_signal() -> &'static str {
         return std::future::pending().await;
     };
     tokio::select! {
-        _ = int.recv() => "interrupted",
-        _ = term.recv() => "terminated",
+        _ = int.recv() => ("interrupted", 130),
+        _ = term.recv() => ("terminated", 143),
     }
 }

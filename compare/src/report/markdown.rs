@@ -14,6 +14,7 @@ pub fn render(report: &Report) -> String {
     ratios(&mut md, report);
     targets(&mut md, report);
     failures(&mut md, &report.images);
+    bases(&mut md, report);
     how(&mut md, report);
     md
 }
@@ -208,6 +209,33 @@ fn failures(md: &mut String, images: &[ImageRecord]) {
         }
     }
     md.push('\n');
+}
+
+fn bases(md: &mut String, r: &Report) {
+    let _ = writeln!(md, "## Base images\n");
+    let _ = writeln!(md, "| image | built from (toolchain the base declares) |");
+    let _ = writeln!(md, "|---|---|");
+    for i in &r.images {
+        let bases: Vec<String> = i
+            .bases
+            .iter()
+            .map(|b| match b.versions.is_empty() {
+                true => format!("`{}`", b.image),
+                false => format!("`{}` ({})", b.image, b.versions.join(", ")),
+            })
+            .collect();
+        let bases = if bases.is_empty() {
+            dash()
+        } else {
+            bases.join(", ")
+        };
+        let _ = writeln!(md, "| {} | {bases} |", i.tag);
+    }
+    md.push('\n');
+    if let Some(text) = &r.bases_txt {
+        // results/bases.txt, as the image scripts wrote it.
+        let _ = writeln!(md, "results/bases.txt:\n\n```\n{}\n```\n", text.trim_end());
+    }
 }
 
 fn how(md: &mut String, r: &Report) {
