@@ -8,9 +8,11 @@
 //! the tool works against one.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
+use testkit::docker::{docker, require_docker};
+use testkit::{run, CommandExt};
 
 const LABEL: &str = "rust-multi-stage.compare";
 const HELLO: &str = "compare-test/hello:rust";
@@ -23,31 +25,12 @@ fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-fn run(command: &mut Command) -> Output {
-    let output = command
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
-    assert!(
-        output.status.success(),
-        "{command:?} failed ({}):\n{}{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
-fn docker(args: &[&str]) -> String {
-    let output = run(Command::new("docker").args(args));
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
-}
-
 /// Static musl binaries, in a target dir of their own so this cargo does
 /// not wait on the lock of the cargo running the tests.
 fn static_binaries() -> PathBuf {
     let target_dir = workspace().join("target/compare-test");
     for profile in ["release", "dev"] {
-        run(Command::new(env!("CARGO"))
+        Command::new(env!("CARGO"))
             .current_dir(workspace())
             .env("CARGO_TARGET_DIR", &target_dir)
             .env("RUSTFLAGS", "-C target-feature=+crt-static")
@@ -59,7 +42,9 @@ fn static_binaries() -> PathBuf {
                 "hello",
                 "-p",
                 "who-server",
-            ]));
+            ])
+            .outcome()
+            .expect_success();
     }
     target_dir.join("x86_64-unknown-linux-musl")
 }
@@ -74,14 +59,18 @@ fn scratch_image(tag: &str, binary: &Path, name: &str, server: bool) {
         format!("FROM scratch\nCOPY {name} /{name}\n{expose}ENTRYPOINT [\"/{name}\"]\n"),
     )
     .unwrap();
-    run(Command::new("docker")
+    Command::new("docker")
         .env("DOCKER_BUILDKIT", "0")
         .args(["build", "--quiet", "-t", tag])
-        .arg(context.path()));
+        .arg(context.path())
+        .outcome()
+        .expect_success();
 }
 
 fn image_size(tag: &str) -> u64 {
     docker(&["image", "inspect", "-f", "{{.Size}}", tag])
+        .stdout
+        .trim()
         .parse()
         .unwrap()
 }
@@ -97,13 +86,7 @@ fn image<'a>(report: &'a Value, tag: &str) -> &'a Value {
 
 #[test]
 fn measures_real_images_and_writes_the_report() {
-    let engine = Command::new("docker")
-        .args(["info", "--format", "{{.ServerVersion}}"])
-        .output();
-    assert!(
-        matches!(&engine, Ok(o) if o.status.success()),
-        "no Docker engine answers (`docker info`): start one (make bootstrap); this test needs it"
-    );
+    require_docker();
 
     let bins = static_binaries();
     scratch_image(HELLO, &bins.join("release/hello"), "hello", false);
@@ -237,13 +220,15 @@ fn measures_real_images_and_writes_the_report() {
         .arg("--from-json")
         .arg(out.path().join("compare.json"))
         .arg("--out")
-        .arg(again.path()));
+        .arg(again.path()))
+    .expect_success();
     assert_eq!(
         std::fs::read_to_string(again.path().join("compare.md")).unwrap(),
         markdown
     );
 
-    let left = docker(&["ps", "-aq", "--filter", &format!("label={LABEL}={pid}")]);
+    let left = docker(&["ps", "-aq", "--filter", &format!("label={LABEL}={pid}")]).stdout;
+    let left = left.trim();
     assert!(left.is_empty(), "containers left behind: {left}");
 }
 
@@ -254,13 +239,10 @@ fn bad_arguments_get_one_line_and_a_failure() {
         &["--images", "nginx:latest"],
         &["--duration", "500ms"],
     ] {
-        let output = Command::new(env!("CARGO_BIN_EXE_compare"))
+        let out = Command::new(env!("CARGO_BIN_EXE_compare"))
             .args(args)
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
-        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
-        assert!(stderr.starts_with("compare: "), "{stderr}");
+            .outcome()
+            .expect_one_line_error(2);
+        assert!(out.stderr.starts_with("compare: "), "{args:?}{out}");
     }
 }

@@ -4,7 +4,7 @@
 mod report;
 
 use std::io::{self, ErrorKind, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -47,7 +47,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn show(path: &PathBuf) -> Result<(), String> {
+fn show(path: &Path) -> Result<(), String> {
     let text = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     match io::stdout().lock().write_all(&text) {
         // Whoever reads us went away (`| head`): nothing left to do.

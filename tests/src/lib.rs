@@ -9,6 +9,19 @@ mod server;
 pub use command::{run, CommandExt, Outcome};
 pub use server::ServerProcess;
 
+/// Reads until the server closes the connection (EOF or reset), and returns
+/// what it sent; fails if it is still open after `limit`.
+pub fn read_until_closed(stream: &mut std::net::TcpStream, limit: std::time::Duration) -> Vec<u8> {
+    use std::io::Read;
+    stream.set_read_timeout(Some(limit)).unwrap();
+    let mut received = Vec::new();
+    match stream.read_to_end(&mut received) {
+        Ok(_) => received,
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => received,
+        Err(e) => panic!("the server kept the connection open past {limit:?}: {e}"),
+    }
+}
+
 /// A blocking HTTP client that answers 4xx and 5xx as responses, not errors.
 pub fn http_get(url: &str) -> (u16, String) {
     match ureq::get(url)

@@ -2,8 +2,8 @@
 //! and no curl. Succeeds only when the URL answers 200.
 //!
 //! One blocking request with `Connection: close`, parsed by httparse (the
-//! parser hyper itself uses): hyper's client would add about 30 KB to a
-//! binary whose size is the point of the project, for a single GET.
+//! parser hyper itself uses): hyper's client made the binary 74 KB bigger,
+//! in a project about size, for a single GET.
 
 use std::fmt;
 use std::io::{self, Read, Write};

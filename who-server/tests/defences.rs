@@ -8,19 +8,8 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use common::{spawn_app_with, with_header_timeout};
-use testkit::http_get;
+use testkit::{http_get, read_until_closed};
 use who_server::Config;
-
-/// Reads until the server closes the connection; returns what it sent.
-fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> Vec<u8> {
-    stream.set_read_timeout(Some(limit)).unwrap();
-    let mut received = Vec::new();
-    match stream.read_to_end(&mut received) {
-        Ok(_) => received,
-        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => received,
-        Err(e) => panic!("the server kept the connection open past {limit:?}: {e}"),
-    }
-}
 
 #[test]
 fn a_client_that_never_finishes_its_headers_is_disconnected_while_others_are_served() {
