@@ -4,7 +4,9 @@
 
 mod command;
 pub mod docker;
+pub mod procfs;
 mod server;
+pub mod wrk;
 
 pub use command::{run, CommandExt, Outcome};
 pub use server::ServerProcess;
