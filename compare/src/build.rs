@@ -1,75 +1,182 @@
-//! Builds through the engine's `/build` endpoint (bollard's `build_image`)
-//! with the legacy builder, which is what this engine has: the context goes
-//! up as a tar, the build's lines come back as a stream we show and time.
+//! Build times, taken through `scripts/build-images.sh`: the one way the
+//! project builds an image, so what is timed is what `make images` makes.
+//!
+//! - cold: `BUILD_FLAGS=--no-cache`, base images present: what a fresh CI
+//!   runner with the bases pulled pays;
+//! - warm: the same script on a copy of the tree (tracked and untracked,
+//!   not ignored, files) with one comment line appended to the image's
+//!   source file, tagged behind `compare-warm/` so the real tags are never
+//!   overwritten: what a developer pays after a one-line change.
 
-use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, Result};
-use bollard::query_parameters::BuildImageOptionsBuilder;
-use bollard::Docker;
-use futures_util::StreamExt;
+use anyhow::{bail, Context, Result};
+use tokio::process::Command;
 
-use crate::buildspec::BuildSpec;
-use crate::progress::Progress;
+use crate::catalog::ImageSpec;
 
-/// Lines of build output kept to explain a failure.
-const TAIL_LINES: usize = 25;
+pub const SCRIPT: &str = "scripts/build-images.sh";
+/// The warm builds' tags: `compare-warm/who:rust`.
+const WARM_PREFIX: &str = "compare-warm/";
 
-/// Builds `tag` from `context` (a tar) and returns the wall time, from the
-/// request to the engine's last line. `what` names the step for the progress.
-pub async fn build(
-    docker: &Docker,
-    progress: &Progress,
-    tag: &str,
-    spec: &BuildSpec,
-    context: Vec<u8>,
-    nocache: bool,
-    what: &str,
-) -> Result<Duration> {
-    let build_args: HashMap<&str, &str> = spec
-        .build_args
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let mut options = BuildImageOptionsBuilder::new()
-        .dockerfile(&spec.dockerfile)
-        .t(tag)
-        .buildargs(&build_args)
-        .nocache(nocache)
-        .rm(true)
-        // Intermediate containers go even when a step fails.
-        .forcerm(true);
-    if let Some(target) = &spec.target {
-        options = options.target(target);
+/// `scripts/build-images.sh --bases TAG`: the base images its build uses,
+/// as (ARG, image) pairs, building nothing.
+pub async fn bases(root: &Path, tag: &str) -> Result<Vec<(String, String)>> {
+    let output = script(root)
+        .arg("--bases")
+        .arg(tag)
+        .stderr(Stdio::piped())
+        .output()
+        .await
+        .with_context(|| format!("cannot run {SCRIPT}"))?;
+    if !output.status.success() {
+        bail!(
+            "{SCRIPT} --bases {tag}: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
     }
-    progress.step(tag, what);
+    Ok(String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split('\t');
+            let (_, arg, image) = (fields.next()?, fields.next()?, fields.next()?);
+            Some((arg.to_owned(), image.to_owned()))
+        })
+        .collect())
+}
+
+/// Builds `prefix` + `spec.tag` with nothing cached; returns the wall time.
+pub async fn cold(root: &Path, spec: &ImageSpec, prefix: &str) -> Result<Duration> {
+    let mut command = script(root);
+    command
+        .env("BUILD_FLAGS", "--no-cache")
+        .env("TAG_PREFIX", prefix)
+        .arg(&spec.tag);
+    timed(command, &spec.tag).await
+}
+
+/// Builds a copy of the tree with `round`'s one-line change to the image's
+/// source; returns the wall time. The warm tag is removed afterwards.
+pub async fn warm(root: &Path, spec: &ImageSpec, prefix: &str, round: u32) -> Result<Duration> {
+    let copy = tempfile::tempdir().context("cannot make a directory for the tree's copy")?;
+    copy_tree(root, copy.path()).await?;
+    let source = copy.path().join(&spec.source);
+    let mut text =
+        std::fs::read(&source).with_context(|| format!("cannot read {}", spec.source))?;
+    text.extend_from_slice(comment_line(&spec.source, round).as_bytes());
+    std::fs::write(&source, text).with_context(|| format!("cannot change {}", spec.source))?;
+
+    let warm_prefix = format!("{WARM_PREFIX}{prefix}");
+    let mut command = script(root);
+    command
+        .env("CONTEXT", copy.path())
+        .env("TAG_PREFIX", &warm_prefix)
+        .env("LOG_DIR", root.join("target/image-logs/warm"))
+        .arg(&spec.tag);
+    let elapsed = timed(command, &spec.tag).await;
+    let _ = Command::new("docker")
+        .args(["image", "rm", "--no-prune"])
+        .arg(format!("{warm_prefix}{}", spec.tag))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .await;
+    elapsed
+}
+
+fn script(root: &Path) -> Command {
+    let mut command = Command::new(root.join(SCRIPT));
+    command.current_dir(root).kill_on_drop(true);
+    command
+}
+
+async fn timed(mut command: Command, tag: &str) -> Result<Duration> {
     let started = Instant::now();
-    let mut stream = docker.build_image(
-        options.build(),
-        None,
-        Some(bollard::body_full(context.into())),
-    );
-    let mut tail = VecDeque::with_capacity(TAIL_LINES);
-    while let Some(item) = stream.next().await {
-        match item {
-            Ok(info) => {
-                for line in info.stream.iter().flat_map(|s| s.lines()) {
-                    let line = line.trim_end();
-                    if line.starts_with("Step ") {
-                        progress.detail(what, line);
-                    }
-                    if tail.len() == TAIL_LINES {
-                        tail.pop_front();
-                    }
-                    tail.push_back(line.to_owned());
-                }
-            }
-            Err(e) => {
-                let tail: Vec<_> = tail.into_iter().collect();
-                return Err(anyhow!("{e}; last lines:\n{}", tail.join("\n")));
-            }
-        }
+    // The script prints one line per image and, on failure, the log's tail.
+    let output = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .await
+        .with_context(|| format!("cannot run {SCRIPT}"))?;
+    let elapsed = started.elapsed();
+    if !output.status.success() {
+        bail!(
+            "{SCRIPT} {tag} failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
     }
-    Ok(started.elapsed())
+    Ok(elapsed)
+}
+
+/// A line that changes the source but not the program, never the same
+/// twice (so no earlier build can be in the cache for it).
+fn comment_line(source: &str, round: u32) -> String {
+    let marker = if source.ends_with(".py") { "#" } else { "//" };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    format!("\n{marker} compare: warm rebuild, round {round}, {now}\n")
+}
+
+/// Copies the files git would put in a commit (tracked, and untracked ones
+/// not ignored), as they are in the working tree.
+async fn copy_tree(root: &Path, to: &Path) -> Result<()> {
+    let listed = Command::new("git")
+        .args([
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+        ])
+        .current_dir(root)
+        .output()
+        .await
+        .context("cannot run git ls-files")?;
+    if !listed.status.success() {
+        bail!(
+            "git ls-files: {}",
+            String::from_utf8_lossy(&listed.stderr).trim()
+        );
+    }
+    let files: Vec<PathBuf> = listed
+        .stdout
+        .split(|b| *b == 0)
+        .filter(|name| !name.is_empty())
+        .map(|name| PathBuf::from(String::from_utf8_lossy(name).into_owned()))
+        .collect();
+    let (root, to) = (root.to_owned(), to.to_owned());
+    tokio::task::spawn_blocking(move || -> Result<()> {
+        for file in files {
+            let from = root.join(&file);
+            // Deleted in the working tree but not yet in the index: gone.
+            if !from.is_file() {
+                continue;
+            }
+            let dest = to.join(&file);
+            if let Some(parent) = dest.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::copy(&from, &dest)
+                .with_context(|| format!("cannot copy {}", file.display()))?;
+        }
+        Ok(())
+    })
+    .await?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_comment_suits_the_language_and_is_never_the_same() {
+        assert!(comment_line("originals/simple-script/simple_script.py", 1).starts_with("\n# "));
+        assert!(comment_line("hello/src/main.rs", 1).starts_with("\n// "));
+        assert_ne!(comment_line("a.go", 1), comment_line("a.go", 1));
+    }
 }

@@ -1,119 +1,129 @@
-//! What each image is: the tag says it all. `PROGRAM:VARIANT` (optionally
-//! behind a repository prefix, `compare-test/hello:rust`) names the program
-//! and how it was built, the convention of `scripts/build-images.sh`.
+//! The images, as docker/images.tsv lists them: the one list the Makefile,
+//! the build script, the tests and this tool share. Each row says how the
+//! image is built, what it runs, and what it is compared with.
 
-/// The 14 images `make images` builds, in the order the report lists them.
-pub const DEFAULT_IMAGES: &[&str] = &[
-    "who:rust",
-    "who:rust-naive",
-    "who:go",
-    "who:go-naive",
-    "web:go",
-    "web:go-naive",
-    "hello:rust",
-    "hello:rust-naive",
-    "hello:go",
-    "hello:go-naive",
-    "simple-script:rust",
-    "simple-script:rust-naive",
-    "simple-script:python",
-    "simple-script:python-naive",
-];
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+
+/// Where the list lives, relative to the repository root.
+pub const CATALOG: &str = "docker/images.tsv";
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Kind {
-    /// Answers HTTP on 8080; `paths` are loaded in order, the first is the
-    /// path the memory peak is read after.
-    Server { paths: Vec<&'static str> },
-    /// Runs and exits 0 printing a line that contains `expect`.
-    Cli { expect: &'static str },
+    /// Answers HTTP on 8080; the first path is its own (memory peak read after it).
+    Server { paths: Vec<String> },
+    /// Runs, prints, exits 0.
+    Cli,
 }
 
-#[derive(Debug, Clone)]
+/// One row of the catalog.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ImageSpec {
+    /// `PROGRAM:VARIANT`, as the catalog names it.
     pub tag: String,
-    /// The last path component of `repo`: `who`, `hello`, ...
-    pub program: String,
-    pub variant: String,
+    pub dockerfile: String,
+    pub stage: String,
+    pub language: String,
     pub kind: Kind,
+    /// Its single-stage twin, if it has one.
+    pub naive: Option<String>,
+    /// The originals it rewrites.
+    pub baselines: Vec<String>,
+    /// The file a warm rebuild changes by one line.
+    pub source: String,
 }
 
 impl ImageSpec {
-    pub fn parse(tag: &str) -> Result<Self, String> {
-        let (repo, variant) = tag
-            .rsplit_once(':')
-            .filter(|(repo, variant)| !repo.is_empty() && !variant.is_empty())
-            .ok_or_else(|| format!("{tag:?} is not PROGRAM:VARIANT (e.g. who:rust)"))?;
-        let program = repo.rsplit('/').next().unwrap_or(repo).to_owned();
-        let kind = kind_of(&program).ok_or_else(|| {
-            format!("{tag:?}: unknown program {program:?} (known: who, web, hello, simple-script)")
-        })?;
-        Ok(Self {
-            tag: tag.to_owned(),
-            program,
-            variant: variant.to_owned(),
-            kind,
-        })
+    /// `who`, `hello`, ...: the tag before the colon.
+    pub fn program(&self) -> &str {
+        self.tag
+            .split_once(':')
+            .map_or(&self.tag, |(program, _)| program)
+    }
+
+    /// `rust`, `go-naive`, ...: the tag after the colon.
+    pub fn variant(&self) -> &str {
+        self.tag.split_once(':').map_or("", |(_, variant)| variant)
     }
 
     pub fn is_naive(&self) -> bool {
-        self.variant.ends_with("-naive")
-    }
-
-    /// `rust`, `go`, `python`: the variant without `-naive`.
-    pub fn language(&self) -> &str {
-        self.variant.trim_end_matches("-naive")
+        self.variant().ends_with("-naive")
     }
 
     pub fn is_server(&self) -> bool {
         matches!(self.kind, Kind::Server { .. })
     }
 
-    /// The source file a one-line change goes into for the warm rebuild,
-    /// relative to the build context (the repository root).
-    pub fn source_file(&self) -> Option<&'static str> {
-        Some(match (self.program.as_str(), self.language()) {
-            ("who", "rust") | ("web", "rust") => "who-server/src/main.rs",
-            ("hello", "rust") => "hello/src/main.rs",
-            ("simple-script", "rust") => "simple-script/src/main.rs",
-            ("who", "go") => "originals/who/http.go",
-            ("web", "go") => "originals/web/main.go",
-            ("hello", "go") => "originals/hello/hello.go",
-            ("simple-script", "python") => "originals/simple-script/simple_script.py",
-            _ => return None,
-        })
-    }
-}
-
-/// Servers are loaded on the path their original answers: who:go serves
-/// only `/who`, web:go only `/`. who:rust serves both, so it is loaded on
-/// both to compare against each original on the same path.
-fn kind_of(program: &str) -> Option<Kind> {
-    Some(match program {
-        "who" => Kind::Server {
-            paths: vec!["/who", "/"],
-        },
-        "web" => Kind::Server { paths: vec!["/"] },
-        "hello" => Kind::Cli {
-            expect: "Hello world!",
-        },
-        // Both simple_script.py's file and the Rust one's start with this.
-        "simple-script" => Kind::Cli {
-            expect: "Hello from simple",
-        },
-        _ => return None,
-    })
-}
-
-/// Which paths of `spec` to load: the original Go who server has no `/`.
-pub fn load_paths(spec: &ImageSpec) -> Vec<&'static str> {
-    match &spec.kind {
-        Kind::Server { paths } if spec.program == "who" && spec.language() != "rust" => {
-            paths[..1].to_vec()
+    pub fn paths(&self) -> &[String] {
+        match &self.kind {
+            Kind::Server { paths } => paths,
+            Kind::Cli => &[],
         }
-        Kind::Server { paths } => paths.clone(),
-        Kind::Cli { .. } => Vec::new(),
     }
+}
+
+/// Reads the catalog of the repository at `root`.
+pub fn read(root: &Path) -> Result<Vec<ImageSpec>> {
+    let path = root.join(CATALOG);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read the image list {}", path.display()))?;
+    parse(&text).with_context(|| format!("{}", path.display()))
+}
+
+pub fn parse(text: &str) -> Result<Vec<ImageSpec>> {
+    let mut specs: Vec<ImageSpec> = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let spec = row(line).with_context(|| format!("line {}", index + 1))?;
+        if specs.iter().any(|s| s.tag == spec.tag) {
+            bail!("line {}: {} is listed twice", index + 1, spec.tag);
+        }
+        specs.push(spec);
+    }
+    for spec in &specs {
+        for other in spec.naive.iter().chain(&spec.baselines) {
+            if !specs.iter().any(|s| &s.tag == other) {
+                bail!("{} names {other}, which is not in the list", spec.tag);
+            }
+        }
+    }
+    Ok(specs)
+}
+
+fn row(line: &str) -> Result<ImageSpec> {
+    let columns: Vec<&str> = line.split_whitespace().collect();
+    let [tag, dockerfile, stage, language, kind, paths, naive, baselines, source] = columns[..]
+    else {
+        bail!("expected 9 columns, found {}: {line}", columns.len());
+    };
+    if !tag.contains(':') {
+        bail!("{tag} is not PROGRAM:VARIANT");
+    }
+    let list = |text: &str| -> Vec<String> {
+        match text {
+            "-" => Vec::new(),
+            _ => text.split(',').map(str::to_owned).collect(),
+        }
+    };
+    let kind = match (kind, list(paths)) {
+        ("server", paths) if !paths.is_empty() => Kind::Server { paths },
+        ("cli", paths) if paths.is_empty() => Kind::Cli,
+        _ => bail!("{tag}: kind is server (with paths) or cli (paths -), not {kind} {paths}"),
+    };
+    Ok(ImageSpec {
+        tag: tag.to_owned(),
+        dockerfile: dockerfile.to_owned(),
+        stage: stage.to_owned(),
+        language: language.to_owned(),
+        kind,
+        naive: list(naive).into_iter().next(),
+        baselines: list(baselines),
+        source: source.to_owned(),
+    })
 }
 
 #[cfg(test)]
@@ -121,24 +131,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_prefixed_tags() {
-        let spec = ImageSpec::parse("compare-test/hello:rust-naive").unwrap();
-        assert_eq!(spec.program, "hello");
-        assert_eq!(spec.language(), "rust");
-        assert!(spec.is_naive());
+    fn reads_the_repository_catalog() {
+        let specs = read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("..")).unwrap();
+        let who = specs.iter().find(|s| s.tag == "who:rust").unwrap();
+        assert_eq!(who.paths(), ["/who", "/"]);
+        assert_eq!(who.naive.as_deref(), Some("who:rust-naive"));
+        assert_eq!(who.baselines, ["who:go", "web:go"]);
+        assert_eq!((who.program(), who.variant()), ("who", "rust"));
+        let naive = specs.iter().find(|s| s.tag == "hello:go-naive").unwrap();
+        assert!(naive.is_naive() && !naive.is_server());
     }
 
     #[test]
-    fn go_who_is_loaded_on_who_only() {
-        let go = ImageSpec::parse("who:go").unwrap();
-        let rust = ImageSpec::parse("who:rust").unwrap();
-        assert_eq!(load_paths(&go), vec!["/who"]);
-        assert_eq!(load_paths(&rust), vec!["/who", "/"]);
-    }
-
-    #[test]
-    fn rejects_bad_tags() {
-        assert!(ImageSpec::parse("who").is_err());
-        assert!(ImageSpec::parse("nginx:latest").is_err());
+    fn rejects_rows_that_do_not_add_up() {
+        for text in [
+            "who:rust rust.Dockerfile who rust server - - - main.rs",
+            "hello:rust rust.Dockerfile hello rust cli - hello:missing - main.rs",
+            "hello rust.Dockerfile hello rust cli - - - main.rs",
+            "hello:rust rust.Dockerfile hello rust cli - - -",
+            "a:b x s rust cli - - - m.rs\na:b x s rust cli - - - m.rs",
+        ] {
+            assert!(parse(text).is_err(), "{text}");
+        }
     }
 }

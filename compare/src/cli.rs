@@ -5,53 +5,75 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use crate::catalog::{ImageSpec, DEFAULT_IMAGES};
-
 /// Builds and measures the Rust images and the originals they rewrite, in
-/// one run: size, contents, build times, start, memory, load, stop. Writes
-/// compare.json, compare.md and compare.svg to --out.
+/// rounds: size, contents, build times, start, memory, CPU per request,
+/// load, stop. Writes compare.json, compare.md and the charts to --out.
 #[derive(Debug, Parser)]
 #[command(version, about)]
 pub struct Cli {
-    /// Images to measure, PROGRAM:VARIANT, comma-separated [default: the 14 of `make images`].
-    #[arg(long, value_delimiter = ',', value_name = "TAGS", value_parser = parse_tag)]
-    pub images: Vec<ImageSpec>,
+    /// Images to measure, as docker/images.tsv names them, comma-separated
+    /// [default: every image there].
+    #[arg(long, value_delimiter = ',', value_name = "TAGS")]
+    pub images: Vec<String>,
+    /// Build and measure PREFIX + each tag (e.g. `compare-test/`), leaving
+    /// the real tags alone.
+    #[arg(long, default_value = "", value_name = "PREFIX")]
+    pub tag_prefix: String,
     /// Measure the images as they are; without it each is built cold, then warm.
     #[arg(long)]
     pub skip_build: bool,
-    /// Start-time runs per image; the report keeps the median.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
-    pub runs: u32,
-    /// How long wrk loads each server path (whole seconds).
-    #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = parse_duration)]
+    /// Rounds of start, memory, load and stop; every image once per round.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=50))]
+    pub rounds: u32,
+    /// Rounds of cold and warm builds (a cold Rust build takes minutes).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub build_rounds: u32,
+    /// CPU limits to run every image under, comma-separated
+    /// [default: 1 and this machine's cores].
+    #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = parse_cpus)]
+    pub cpus: Vec<f64>,
+    /// How long wrk loads each server path, per round (whole seconds).
+    #[arg(long, default_value = "5s", value_name = "DURATION", value_parser = parse_duration)]
     pub duration: Duration,
-    /// Directory for compare.json, compare.md, compare.svg.
+    /// Directory for compare.json, compare.md and the charts.
     #[arg(long, default_value = "results", value_name = "DIR")]
     pub out: PathBuf,
-    /// Render compare.md and compare.svg again from an earlier run's
-    /// compare.json, measuring nothing (after a change to the report).
+    /// Also rewrite the results table between the compare markers of this
+    /// Markdown file (the README).
+    #[arg(long, value_name = "FILE")]
+    pub readme: Option<PathBuf>,
+    /// Render the report again from an earlier run's compare.json,
+    /// measuring nothing (after a change to the report).
     #[arg(long, value_name = "FILE", conflicts_with_all = ["images", "skip_build"])]
     pub from_json: Option<PathBuf>,
-    /// The build context: the repository root (docker/, .dockerignore).
+    /// The repository root: docker/images.tsv, scripts/build-images.sh.
     #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/.."), value_name = "DIR")]
     pub context: PathBuf,
 }
 
 impl Cli {
-    pub fn specs(&self) -> Vec<ImageSpec> {
-        if self.images.is_empty() {
-            DEFAULT_IMAGES
-                .iter()
-                .map(|tag| ImageSpec::parse(tag).expect("the default tags are valid"))
-                .collect()
+    /// The CPU settings, in order, each once.
+    pub fn cpu_settings(&self) -> Vec<f64> {
+        let mut settings = if self.cpus.is_empty() {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            vec![1.0, cores as f64]
         } else {
-            self.images.clone()
-        }
+            self.cpus.clone()
+        };
+        settings.dedup();
+        settings
     }
 }
 
-fn parse_tag(tag: &str) -> Result<ImageSpec, String> {
-    ImageSpec::parse(tag.trim())
+fn parse_cpus(text: &str) -> Result<f64, String> {
+    let cpus: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of CPUs"))?;
+    if !(0.01..=1024.0).contains(&cpus) {
+        return Err(format!("{text}: CPUs are between 0.01 and 1024"));
+    }
+    Ok(cpus)
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {

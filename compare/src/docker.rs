@@ -18,17 +18,9 @@ use futures_util::TryStreamExt;
 /// that died, never those of a run still going (a test beside `make compare`).
 pub const LABEL: &str = "rust-multi-stage.compare";
 
-/// The same limits for every container: `--cpus 1 --memory 64m`.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    pub nano_cpus: i64,
-    pub memory_bytes: i64,
-}
-
-pub const LIMITS: Limits = Limits {
-    nano_cpus: 1_000_000_000,
-    memory_bytes: 64 * 1024 * 1024,
-};
+/// The same memory limit for every container (`--memory 64m`); the CPU
+/// limit is one of the run's settings (`--cpus`).
+pub const MEMORY_BYTES: i64 = 64 * 1024 * 1024;
 
 /// `docker stop`'s grace period before SIGKILL.
 pub const STOP_TIMEOUT_S: i32 = 10;
@@ -83,8 +75,9 @@ fn is_alive(pid: &str) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|comm| comm.trim() == "compare")
 }
 
-/// Creates (does not start) a labelled, limited container of `image`.
-pub async fn create(docker: &Docker, image: &str) -> Result<String> {
+/// Creates (does not start) a labelled container of `image` limited to
+/// `cpus` CPUs and [`MEMORY_BYTES`].
+pub async fn create(docker: &Docker, image: &str, cpus: f64) -> Result<String> {
     let body = ContainerCreateBody {
         image: Some(image.to_owned()),
         labels: Some(HashMap::from([(
@@ -92,8 +85,8 @@ pub async fn create(docker: &Docker, image: &str) -> Result<String> {
             std::process::id().to_string(),
         )])),
         host_config: Some(HostConfig {
-            nano_cpus: Some(LIMITS.nano_cpus),
-            memory: Some(LIMITS.memory_bytes),
+            nano_cpus: Some((cpus * 1e9).round() as i64),
+            memory: Some(MEMORY_BYTES),
             ..Default::default()
         }),
         ..Default::default()

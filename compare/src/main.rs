@@ -7,13 +7,9 @@
 //! removes what earlier runs that died (SIGKILL) left.
 
 mod build;
-mod build_times;
-mod buildspec;
 mod catalog;
 mod cli;
-mod context;
 mod docker;
-mod dockerignore;
 mod machine;
 mod measure;
 mod progress;
@@ -54,7 +50,7 @@ fn main() -> ExitCode {
         }
     };
     if let Some(json) = &cli.from_json {
-        return rerender(json, &cli.out);
+        return rerender(json, &cli.out, cli.readme.as_deref());
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -70,6 +66,13 @@ fn main() -> ExitCode {
 }
 
 async fn compare(cli: Cli) -> ExitCode {
+    let specs = match chosen_images(&cli) {
+        Ok(specs) => specs,
+        Err(e) => {
+            eprintln!("compare: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
     let docker = match docker::connect().await {
         Ok(docker) => docker,
         Err(e) => {
@@ -85,9 +88,9 @@ async fn compare(cli: Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
-    let out = cli.out.clone();
-    let progress = Progress::new(cli.specs().len() as u64);
-    let mut work = tokio::spawn(run::run(cli, docker.clone(), progress.clone()));
+    let (out, readme) = (cli.out.clone(), cli.readme.clone());
+    let progress = Progress::new(specs.len() as u64);
+    let mut work = tokio::spawn(run::run(cli, specs, docker.clone(), progress.clone()));
     let outcome = tokio::select! {
         joined = &mut work => Ok(joined),
         (signal, code) = shutdown_signal() => {
@@ -119,7 +122,7 @@ async fn compare(cli: Cli) -> ExitCode {
         }
         Ok(Ok(Ok(report))) => report,
     };
-    if !write_report(&report, &out) {
+    if !write_report(&report, &out, readme.as_deref()) {
         return ExitCode::FAILURE;
     }
     let failed = report.images.iter().filter(|i| i.status != "ok").count();
@@ -133,9 +136,38 @@ async fn compare(cli: Cli) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Writes the three files and prints the tables; false (said) on failure.
-fn write_report(report: &record::Report, out: &std::path::Path) -> bool {
-    match report::write_all(report, out) {
+/// The catalog's images the command line names (all of them by default).
+fn chosen_images(cli: &Cli) -> anyhow::Result<Vec<catalog::ImageSpec>> {
+    let all = catalog::read(&cli.context)?;
+    if cli.images.is_empty() {
+        return Ok(all);
+    }
+    cli.images
+        .iter()
+        .map(|tag| {
+            let tag = tag.trim();
+            all.iter().find(|s| s.tag == tag).cloned().ok_or_else(|| {
+                anyhow::anyhow!("{tag:?} is not in {} (e.g. who:rust)", catalog::CATALOG)
+            })
+        })
+        .collect()
+}
+
+/// Writes the report's files (and the README's table when asked) and
+/// prints the tables; false (said) on failure.
+fn write_report(
+    report: &record::Report,
+    out: &std::path::Path,
+    readme: Option<&std::path::Path>,
+) -> bool {
+    let written = report::write_all(report, out).and_then(|mut paths| {
+        if let Some(readme) = readme {
+            report::update_readme(report, readme)?;
+            paths.push(readme.to_owned());
+        }
+        Ok(paths)
+    });
+    match written {
         Ok(paths) => {
             println!("{}", report::markdown(report));
             for path in paths {
@@ -150,12 +182,16 @@ fn write_report(report: &record::Report, out: &std::path::Path) -> bool {
     }
 }
 
-fn rerender(json: &std::path::Path, out: &std::path::Path) -> ExitCode {
+fn rerender(
+    json: &std::path::Path,
+    out: &std::path::Path,
+    readme: Option<&std::path::Path>,
+) -> ExitCode {
     let read = std::fs::read(json)
         .map_err(anyhow::Error::from)
         .and_then(|bytes| Ok(serde_json::from_slice::<record::Report>(&bytes)?));
     match read {
-        Ok(report) if write_report(&report, out) => ExitCode::SUCCESS,
+        Ok(report) if write_report(&report, out, readme) => ExitCode::SUCCESS,
         Ok(_) => ExitCode::FAILURE,
         Err(e) => {
             eprintln!("compare: cannot read {}: {e:#}", json.display());

@@ -62,11 +62,6 @@ impl Progress {
         }
     }
 
-    /// Finer news inside the current step (a build's `Step 3/12 : ...`).
-    pub fn detail(&self, what: &str, detail: &str) {
-        self.step.set_message(format!("{what} · {detail}"));
-    }
-
     pub fn image_done(&self) {
         self.overall.inc(1);
     }

@@ -1,209 +1,267 @@
-//! Ratios between images of the same run: each Rust image against the
-//! original it rewrites, and each multi-stage image against its naive build.
-//! Every ratio reads "the subject is N times better" (> 1: subject wins).
+//! Ratios between images of the same run, as docker/images.tsv pairs them:
+//! each image against the originals it rewrites (`baselines`) and against
+//! its naive twin. Every ratio reads "the subject is N times better" (> 1:
+//! the subject wins), and is taken round by round, then summarised: a
+//! ratio's spread is that of the rounds, not of two independent ranges.
 
-use crate::catalog::{load_paths, ImageSpec};
-use crate::record::{ImageRecord, Load, Ratio};
+use crate::catalog::ImageSpec;
+use crate::record::{CpusRun, Figure, ImageRecord, PathLoad, Ratio};
 use crate::stats::round_to;
 
-pub fn ratios(records: &[ImageRecord]) -> Vec<Ratio> {
+/// Which way is better for a measure.
+#[derive(Clone, Copy)]
+enum Better {
+    Lower,
+    Higher,
+}
+
+pub fn ratios(specs: &[ImageSpec], records: &[ImageRecord]) -> Vec<Ratio> {
+    let find = |tag: &str| records.iter().find(|r| r.tag == tag);
     let mut out = Vec::new();
-    let find = |repo: &str, variant: &str| {
-        records
+    for (spec, subject) in specs.iter().zip(records) {
+        let pairs = spec
+            .baselines
             .iter()
-            .find(|r| repo_of(r) == repo && r.variant == variant)
-    };
-    for subject in records.iter().filter(|r| r.variant == "rust") {
-        let repo = repo_of(subject);
-        for original in ["go", "python"] {
-            if let Some(baseline) = find(repo, original) {
-                let path = main_path(subject);
-                out.push(ratio("rust_vs_original", subject, baseline, path, path));
+            .map(|b| ("rust_vs_original", b))
+            .chain(spec.naive.iter().map(|n| ("multi_stage_vs_naive", n)));
+        for (kind, baseline) in pairs {
+            if let Some(baseline) = find(baseline) {
+                out.extend(pair(kind, subject, baseline));
             }
-        }
-        // The Rust server also answers the web demo's `/`: same path, same load.
-        if subject.program == "who" {
-            let web = format!("{}web", repo.trim_end_matches("who"));
-            if let Some(baseline) = find(&web, "go") {
-                out.push(ratio(
-                    "rust_vs_original",
-                    subject,
-                    baseline,
-                    Some("/"),
-                    Some("/"),
-                ));
-            }
-        }
-    }
-    for subject in records.iter().filter(|r| r.multi_stage) {
-        if let Some(baseline) = find(repo_of(subject), &format!("{}-naive", subject.variant)) {
-            let path = main_path(subject);
-            out.push(ratio("multi_stage_vs_naive", subject, baseline, path, path));
         }
     }
     out
 }
 
-/// The path a server is loaded on first; None for CLIs.
-fn main_path(record: &ImageRecord) -> Option<&'static str> {
-    let spec = ImageSpec::parse(&record.tag).ok()?;
-    load_paths(&spec).first().copied()
-}
-
-/// `compare-test/hello:rust` → `compare-test/hello`.
-fn repo_of(record: &ImageRecord) -> &str {
-    record
-        .tag
-        .rsplit_once(':')
-        .map_or(&record.tag, |(repo, _)| repo)
-}
-
-fn ratio(
-    kind: &str,
-    subject: &ImageRecord,
-    baseline: &ImageRecord,
-    subject_path: Option<&str>,
-    baseline_path: Option<&str>,
-) -> Ratio {
-    let (s_load, b_load) = (
-        load_on(subject, subject_path),
-        load_on(baseline, baseline_path),
-    );
-    let memory = |r: &ImageRecord, f: fn(&crate::record::Memory) -> Option<u64>| {
-        r.memory.as_ref().and_then(f).map(|v| v as f64)
+fn pair(kind: &str, s: &ImageRecord, b: &ImageRecord) -> Vec<Ratio> {
+    let mut out = Vec::new();
+    let mut push = |measure: &str, path: Option<&str>, cpus: Option<f64>, times: Option<Figure>| {
+        if let Some(times) = times {
+            out.push(Ratio {
+                kind: kind.to_owned(),
+                subject: s.tag.clone(),
+                baseline: b.tag.clone(),
+                measure: measure.to_owned(),
+                path: path.map(str::to_owned),
+                cpus,
+                times,
+            });
+        }
     };
-    let start = |r: &ImageRecord| r.start.as_ref().map(|s| s.start_ms_median);
-    let cold = |r: &ImageRecord| r.build.as_ref().map(|b| b.cold_ms);
-    Ratio {
-        kind: kind.to_owned(),
-        subject: subject.tag.clone(),
-        baseline: baseline.tag.clone(),
-        subject_path: subject_path.map(str::to_owned),
-        baseline_path: baseline_path.map(str::to_owned),
-        size_times_smaller: times(
-            baseline.size_bytes.map(|v| v as f64),
-            subject.size_bytes.map(|v| v as f64),
-        ),
-        compressed_size_times_smaller: times(
-            baseline.compressed_size_bytes.map(|v| v as f64),
-            subject.compressed_size_bytes.map(|v| v as f64),
-        ),
-        file_count_times_fewer: times(
-            baseline.file_count.map(|v| v as f64),
-            subject.file_count.map(|v| v as f64),
-        ),
-        start_times_faster: times(start(baseline), start(subject)),
-        idle_vmrss_times_lower: times(
-            memory(baseline, |m| m.idle_vmrss_bytes),
-            memory(subject, |m| m.idle_vmrss_bytes),
-        ),
-        peak_vmhwm_times_lower: times(
-            memory(baseline, |m| m.peak_vmhwm_bytes),
-            memory(subject, |m| m.peak_vmhwm_bytes),
-        ),
-        requests_per_s_times_higher: times(
-            s_load.map(|l| l.requests_per_s),
-            b_load.map(|l| l.requests_per_s),
-        ),
-        latency_p99_times_lower: times(
-            b_load.map(|l| l.latency_p99_ms),
-            s_load.map(|l| l.latency_p99_ms),
-        ),
-        cold_build_times_faster: times(cold(baseline), cold(subject)),
+    let fixed = |value: fn(&ImageRecord) -> Option<f64>| {
+        per_round(&[value(s)?], &[value(b)?], Better::Lower)
+    };
+    push(
+        "size_bytes",
+        None,
+        None,
+        fixed(|r| r.size_bytes.map(|v| v as f64)),
+    );
+    push(
+        "compressed_size_bytes",
+        None,
+        None,
+        fixed(|r| r.compressed_size_bytes.map(|v| v as f64)),
+    );
+    push(
+        "file_count",
+        None,
+        None,
+        fixed(|r| r.file_count.map(|v| v as f64)),
+    );
+    if let (Some(sb), Some(bb)) = (&s.build, &b.build) {
+        push(
+            "cold_build_ms",
+            None,
+            None,
+            per_round(&sb.cold_ms.rounds, &bb.cold_ms.rounds, Better::Lower),
+        );
+        push(
+            "warm_build_ms",
+            None,
+            None,
+            per_round(&sb.warm_ms.rounds, &bb.warm_ms.rounds, Better::Lower),
+        );
     }
+    for sr in &s.runs {
+        let Some(br) = b.at(sr.cpus) else { continue };
+        let cpus = Some(sr.cpus);
+        let both = |f: fn(&CpusRun) -> Option<&Figure>, better| {
+            per_round(&f(sr)?.rounds, &f(br)?.rounds, better)
+        };
+        push(
+            "start_ms",
+            None,
+            cpus,
+            both(|r| r.start_ms.as_ref(), Better::Lower),
+        );
+        push(
+            "stop_ms",
+            None,
+            cpus,
+            both(|r| r.stop_ms.as_ref(), Better::Lower),
+        );
+        push(
+            "idle_vmrss_bytes",
+            None,
+            cpus,
+            both(
+                |r| r.memory.as_ref()?.idle_vmrss_bytes.as_ref(),
+                Better::Lower,
+            ),
+        );
+        push(
+            "peak_vmhwm_bytes",
+            None,
+            cpus,
+            both(
+                |r| r.memory.as_ref()?.peak_vmhwm_bytes.as_ref(),
+                Better::Lower,
+            ),
+        );
+        for sl in &sr.loads {
+            let Some(bl) = br.loads.iter().find(|l| l.path == sl.path) else {
+                continue;
+            };
+            let path = Some(sl.path.as_str());
+            let load = |f: fn(&PathLoad) -> Option<&Figure>, better| {
+                per_round(&f(sl)?.rounds, &f(bl)?.rounds, better)
+            };
+            push(
+                "requests_per_s",
+                path,
+                cpus,
+                load(|l| Some(&l.requests_per_s), Better::Higher),
+            );
+            push(
+                "cpu_us_per_request",
+                path,
+                cpus,
+                load(|l| l.cpu_us_per_request.as_ref(), Better::Lower),
+            );
+            push(
+                "latency_p99_ms",
+                path,
+                cpus,
+                load(|l| Some(&l.latency_p99_ms), Better::Lower),
+            );
+        }
+    }
+    out
 }
 
-fn load_on<'a>(record: &'a ImageRecord, path: Option<&str>) -> Option<&'a Load> {
-    record.load.iter().find(|l| Some(l.path.as_str()) == path)
+/// Round i's subject against round i's baseline, for every round both have.
+fn per_round(subject: &[f64], baseline: &[f64], better: Better) -> Option<Figure> {
+    let ratios: Vec<f64> = subject
+        .iter()
+        .zip(baseline)
+        .filter_map(|(&s, &b)| match better {
+            Better::Lower => times(b, s),
+            Better::Higher => times(s, b),
+        })
+        .collect();
+    Figure::of(&ratios)
 }
 
-/// `a / b`, when both are known and `b` is not zero.
-pub fn times(a: Option<f64>, b: Option<f64>) -> Option<f64> {
-    match (a, b) {
-        (Some(a), Some(b)) if b > 0.0 => Some(round_to(a / b, 4)),
-        _ => None,
-    }
+/// `a / b` to four decimals, when `b` is not zero.
+pub fn times(a: f64, b: f64) -> Option<f64> {
+    (b > 0.0).then(|| round_to(a / b, 4))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::Memory;
+    use crate::record::{Memory, PathLoad};
 
-    fn server(tag: &str, size: i64, rps: &[(&str, f64)]) -> ImageRecord {
-        let mut record = ImageRecord::new(&ImageSpec::parse(tag).unwrap());
+    fn figure(values: &[f64]) -> Figure {
+        Figure::of(values).unwrap()
+    }
+
+    fn server(tag: &str, size: i64, loads: &[(&str, &[f64], &[f64])]) -> ImageRecord {
+        let spec = crate::catalog::parse(&format!("{tag} x s rust server /x - - m.rs")).unwrap();
+        let mut record = ImageRecord::new(&spec[0], tag);
         record.size_bytes = Some(size);
-        record.memory = Some(Memory {
-            idle_vmrss_bytes: Some(size as u64),
+        record.runs = vec![CpusRun {
+            cpus: 1.0,
+            memory: Some(Memory {
+                idle_vmrss_bytes: Some(figure(&[size as f64, size as f64])),
+                ..Default::default()
+            }),
+            loads: loads
+                .iter()
+                .map(|(path, rps, cpu)| PathLoad {
+                    path: (*path).to_owned(),
+                    requests: vec![1; rps.len()],
+                    requests_per_s: figure(rps),
+                    cpu_us_per_request: Some(figure(cpu)),
+                    latency_p50_ms: figure(&[1.0]),
+                    latency_p90_ms: figure(&[1.0]),
+                    latency_p99_ms: figure(&[1.0]),
+                    latency_p99_9_ms: figure(&[1.0]),
+                    errors: Default::default(),
+                })
+                .collect(),
             ..Default::default()
-        });
-        record.load = rps
-            .iter()
-            .map(|(path, rps)| Load {
-                path: (*path).to_owned(),
-                requests: 1,
-                requests_per_s: *rps,
-                latency_p50_ms: 1.0,
-                latency_p99_ms: 1000.0 / rps,
-                errors: 0,
-            })
-            .collect();
+        }];
         record
     }
 
-    #[test]
-    fn pairs_each_rust_image_with_its_original_on_the_same_path() {
-        let records = [
-            server("who:rust", 1_000, &[("/who", 60_000.0), ("/", 50_000.0)]),
-            server("who:rust-naive", 2_000_000, &[("/who", 60_000.0)]),
-            server("who:go", 6_000, &[("/who", 40_000.0)]),
-            server("web:go", 5_000, &[("/", 25_000.0)]),
-        ];
-        let ratios = ratios(&records);
-        let pairs: Vec<_> = ratios
-            .iter()
-            .map(|r| {
-                (
-                    r.subject.as_str(),
-                    r.baseline.as_str(),
-                    r.subject_path.as_deref(),
-                )
-            })
-            .collect();
-        assert_eq!(
-            pairs,
-            [
-                ("who:rust", "who:go", Some("/who")),
-                ("who:rust", "web:go", Some("/")),
-                ("who:rust", "who:rust-naive", Some("/who")),
-            ]
-        );
-        assert_eq!(ratios[0].size_times_smaller, Some(6.0));
-        assert_eq!(ratios[0].requests_per_s_times_higher, Some(1.5));
-        assert_eq!(ratios[0].latency_p99_times_lower, Some(1.5));
-        assert_eq!(ratios[1].requests_per_s_times_higher, Some(2.0));
-        assert_eq!(ratios[2].size_times_smaller, Some(2000.0));
-        assert_eq!(ratios[2].idle_vmrss_times_lower, Some(2000.0));
+    fn specs(text: &str) -> Vec<ImageSpec> {
+        crate::catalog::parse(text).unwrap()
     }
 
     #[test]
-    fn judges_the_targets_on_the_ratios() {
+    fn pairs_follow_the_catalog_and_share_only_common_paths() {
+        let specs = specs(
+            "who:rust x s rust server /who,/ who:rust-naive who:go,web:go m.rs\n\
+             who:rust-naive x s rust server /who,/ - - m.rs\n\
+             who:go x s go server /who - - m.go\n\
+             web:go x s go server / - - m.go",
+        );
         let records = [
-            server("who:rust", 800_000, &[("/who", 60_000.0)]),
-            server("who:go", 6_000_000, &[("/who", 40_000.0)]),
+            server(
+                "who:rust",
+                1_000,
+                &[
+                    ("/who", &[60.0, 30.0], &[7.0, 8.0]),
+                    ("/", &[50.0, 50.0], &[7.0, 7.0]),
+                ],
+            ),
+            server(
+                "who:rust-naive",
+                2_000_000,
+                &[("/who", &[60.0, 60.0], &[7.0, 7.0])],
+            ),
+            server("who:go", 6_000, &[("/who", &[40.0, 10.0], &[14.0, 12.0])]),
+            server("web:go", 5_000, &[("/", &[25.0, 25.0], &[10.0, 10.0])]),
         ];
-        let ratios = ratios(&records);
-        let targets = crate::targets::targets(&records, &ratios);
-        let met = |name: &str| {
-            targets
+        let ratios = ratios(&specs, &records);
+        let find = |baseline: &str, measure: &str| {
+            ratios
                 .iter()
-                .find(|t| t.name.starts_with(name))
-                .unwrap()
-                .met
+                .find(|r| r.subject == "who:rust" && r.baseline == baseline && r.measure == measure)
+                .unwrap_or_else(|| panic!("no {measure} against {baseline}"))
         };
-        assert_eq!(met("who:rust image under 900 KB"), Some(true));
-        assert_eq!(met("who:rust ≥ 6x smaller"), Some(true));
-        assert_eq!(met("who:rust ≥ 1.4x"), Some(true));
-        assert_eq!(met("who:rust stops"), None, "not measured");
+        assert_eq!(find("who:go", "size_bytes").times.median, 6.0);
+        let rps = find("who:go", "requests_per_s");
+        assert_eq!(rps.path.as_deref(), Some("/who"));
+        // Within each round: 60/40 = 1.5, 30/10 = 3; not median/median.
+        assert_eq!(rps.times.rounds, [1.5, 3.0]);
+        assert_eq!(
+            find("who:go", "cpu_us_per_request").times.rounds,
+            [2.0, 1.5]
+        );
+        assert_eq!(find("web:go", "requests_per_s").path.as_deref(), Some("/"));
+        assert_eq!(
+            find("who:rust-naive", "idle_vmrss_bytes").times.median,
+            2000.0
+        );
+        assert_eq!(
+            find("who:rust-naive", "idle_vmrss_bytes").kind,
+            "multi_stage_vs_naive"
+        );
+        assert!(!ratios
+            .iter()
+            .any(|r| r.baseline == "web:go" && r.path.as_deref() == Some("/who")));
     }
 }

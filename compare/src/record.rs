@@ -1,11 +1,15 @@
 //! What `results/compare.json` holds. Every field carries its unit in its
 //! name; a measurement that could not be taken is `null`, and the reason is
-//! in the image's `errors`. The README lists the fields with their meaning.
+//! in the image's `errors`. Every timing is a [`Figure`]: one value per
+//! round, with its median and min–max. compare/README.md lists the fields.
 //! It reads back too: `--from-json` renders an earlier run's report again.
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::ImageSpec;
+pub use crate::stats::Figure;
 
 /// The whole report: one run of `compare`.
 #[derive(Debug, Serialize, Deserialize)]
@@ -56,9 +60,12 @@ pub struct Toolchain {
 /// How the numbers were taken, so two reports can be told apart.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Settings {
-    pub built: bool,
-    pub start_runs: u32,
-    pub container_cpus: f64,
+    /// Rounds of start, memory, load and stop: every image once per round.
+    pub rounds: u32,
+    /// Rounds of cold and warm builds; 0 when the run built nothing.
+    pub build_rounds: u32,
+    /// The CPU limits every image runs under, one container per setting and round.
+    pub cpus: Vec<f64>,
     pub container_memory_bytes: i64,
     pub load_tool: String,
     pub load_threads: u32,
@@ -67,18 +74,22 @@ pub struct Settings {
     /// Where the load went: 127.0.0.1:8080 inside the container's network
     /// namespace (nsenter), not through a published port.
     pub load_target: String,
+    /// wrk runs on the same machine as the server, outside its CPU limit.
+    pub load_generator: String,
     pub stop_timeout_s: i64,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct ImageRecord {
-    /// `PROGRAM:VARIANT`, e.g. `who:rust`.
+    /// `PROGRAM:VARIANT` as docker/images.tsv lists it, e.g. `who:rust`.
     pub tag: String,
+    /// The tag measured: `tag` behind the run's `--tag-prefix`, if any.
+    pub image: String,
     /// `who`, `web`, `hello`, `simple-script`.
     pub program: String,
     /// `rust`, `go-naive`, ...
     pub variant: String,
-    /// `rust`, `go` or `python`: the variant without `-naive`.
+    /// `rust`, `go` or `python`.
     pub language: String,
     pub multi_stage: bool,
     /// `server` (answers HTTP on 8080) or `cli` (runs and exits).
@@ -106,16 +117,13 @@ pub struct ImageRecord {
     /// Whether `/bin/sh` exists in the image.
     pub has_shell: Option<bool>,
     /// The image's labels (OCI annotations say what it is built from).
-    pub labels: std::collections::BTreeMap<String, String>,
+    pub labels: BTreeMap<String, String>,
     /// The base images the build used, with the toolchain version their
     /// environment declares (e.g. `GOLANG_VERSION`).
     pub bases: Vec<Base>,
     pub build: Option<BuildTimes>,
-    pub start: Option<StartTimes>,
-    pub memory: Option<Memory>,
-    /// One entry per path loaded; the first is the image's main path.
-    pub load: Vec<Load>,
-    pub stop: Option<Stop>,
+    /// One entry per CPU setting, in the order of `settings.cpus`.
+    pub runs: Vec<CpusRun>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -137,24 +145,32 @@ pub struct Base {
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct BuildTimes {
-    /// Every stage built with `nocache`: base images present, nothing else cached.
-    pub cold_ms: f64,
-    /// Rebuild after appending one comment line to `warm_changed_file`.
-    pub warm_ms: f64,
+    /// `scripts/build-images.sh` with `BUILD_FLAGS=--no-cache`: base images
+    /// present, nothing else cached.
+    pub cold_ms: Figure,
+    /// The same script on a copy of the tree with one comment line appended
+    /// to `warm_changed_file`, under a tag prefix.
+    pub warm_ms: Figure,
     pub warm_changed_file: String,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-pub struct StartTimes {
-    /// Median of `runs_ms`.
-    pub start_ms_median: f64,
+/// Everything measured of one image under one CPU limit, over the rounds.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct CpusRun {
+    /// The container's CPU limit (HostConfig NanoCpus / 1e9).
+    pub cpus: f64,
     /// Create + start to the first 200 answer (servers) or to the exit with
-    /// the expected output (CLIs), one per run.
-    pub runs_ms: Vec<f64>,
-    /// CLIs: the exit code of the last run.
+    /// the expected output (CLIs).
+    pub start_ms: Option<Figure>,
+    /// Servers: `docker stop` until the engine says the container is down.
+    pub stop_ms: Option<Figure>,
+    /// The exit code of the last run (after `docker stop` for servers).
     pub exit_code: Option<i64>,
     /// CLIs: the first line the last run printed.
     pub output_first_line: Option<String>,
+    pub memory: Option<Memory>,
+    /// One entry per path loaded; the first is the image's own path.
+    pub loads: Vec<PathLoad>,
 }
 
 /// Servers only. `vm*` fields are the main process's, from
@@ -162,65 +178,56 @@ pub struct StartTimes {
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Memory {
     /// VmRSS one second after the first answer.
-    pub idle_vmrss_bytes: Option<u64>,
-    /// VmHWM (peak RSS so far) at the same moment: start-up included.
-    pub idle_vmhwm_bytes: Option<u64>,
-    /// VmRSS right after the main path's load.
-    pub after_load_vmrss_bytes: Option<u64>,
-    /// VmHWM after the main path's load: the peak RSS under load.
-    pub peak_vmhwm_bytes: Option<u64>,
+    pub idle_vmrss_bytes: Option<Figure>,
+    /// VmHWM after the image's own path's load: the peak RSS under load.
+    pub peak_vmhwm_bytes: Option<Figure>,
     /// cgroup v1 `memory.usage_in_bytes` / v2 `memory.current` when idle.
-    pub idle_cgroup_usage_bytes: Option<u64>,
-    /// cgroup v1 `memory.max_usage_in_bytes` / v2 `memory.peak` after the load.
-    pub peak_cgroup_usage_bytes: Option<u64>,
+    pub idle_cgroup_usage_bytes: Option<Figure>,
+    /// cgroup v1 `memory.max_usage_in_bytes` / v2 `memory.peak` after that load.
+    pub peak_cgroup_usage_bytes: Option<Figure>,
     /// `v1` or `v2`, or null when the cgroup was not found.
     pub cgroup_version: Option<String>,
 }
 
-/// One wrk run against one path.
+/// wrk against one path, once per round.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct Load {
+pub struct PathLoad {
     pub path: String,
-    pub requests: u64,
-    pub requests_per_s: f64,
-    pub latency_p50_ms: f64,
-    pub latency_p99_ms: f64,
-    /// Non-2xx/3xx answers plus socket errors: should be 0.
-    pub errors: u64,
+    /// Requests completed in each round.
+    pub requests: Vec<u64>,
+    pub requests_per_s: Figure,
+    /// CPU time charged to the container's cgroup during the load (v1
+    /// `cpuacct.usage`, v2 `cpu.stat usage_usec`) divided by `requests`.
+    pub cpu_us_per_request: Option<Figure>,
+    pub latency_p50_ms: Figure,
+    pub latency_p90_ms: Figure,
+    pub latency_p99_ms: Figure,
+    pub latency_p99_9_ms: Figure,
+    /// wrk's errors summed over the rounds, by kind; all should be 0.
+    pub errors: testkit::wrk::Errors,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Stop {
-    /// `docker stop` (timeout 10 s) wall time, median over all runs.
-    pub stop_ms_median: f64,
-    pub runs_ms: Vec<f64>,
-    /// The exit code after the stop (the last run's).
-    pub exit_code: Option<i64>,
-}
-
-/// `subject` against `baseline`. Every `*_times_*` field reads "the subject
-/// is N times better": > 1 means the subject wins.
+/// `subject` against `baseline` on one measure. The value reads "the
+/// subject is N times better": > 1 means the subject wins. Each round's
+/// ratio is taken within that round, then summarised.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Ratio {
     /// `rust_vs_original` or `multi_stage_vs_naive`.
     pub kind: String,
     pub subject: String,
     pub baseline: String,
-    /// The paths loaded when the ratio compares servers.
-    pub subject_path: Option<String>,
-    pub baseline_path: Option<String>,
-    pub size_times_smaller: Option<f64>,
-    pub compressed_size_times_smaller: Option<f64>,
-    pub file_count_times_fewer: Option<f64>,
-    pub start_times_faster: Option<f64>,
-    pub idle_vmrss_times_lower: Option<f64>,
-    pub peak_vmhwm_times_lower: Option<f64>,
-    pub requests_per_s_times_higher: Option<f64>,
-    pub latency_p99_times_lower: Option<f64>,
-    pub cold_build_times_faster: Option<f64>,
+    /// `size_bytes`, `compressed_size_bytes`, `file_count`, `start_ms`,
+    /// `stop_ms`, `idle_vmrss_bytes`, `peak_vmhwm_bytes`, `requests_per_s`,
+    /// `cpu_us_per_request`, `latency_p99_ms`, `cold_build_ms`, `warm_build_ms`.
+    pub measure: String,
+    /// The path both were loaded on, for load measures.
+    pub path: Option<String>,
+    /// The CPU limit, for measures of running containers.
+    pub cpus: Option<f64>,
+    pub times: Figure,
 }
 
-/// One of the project's targets, judged on this run's numbers.
+/// One of the project's targets, judged on the median of this run's rounds.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Target {
     pub name: String,
@@ -228,16 +235,20 @@ pub struct Target {
     pub measured: String,
     /// true/false, or null when an input is missing.
     pub met: Option<bool>,
+    /// The rounds' min–max range includes the threshold: the verdict is
+    /// the median's, but some rounds disagree with it.
+    pub straddles: bool,
 }
 
 impl ImageRecord {
     /// A record with nothing measured yet.
-    pub fn new(spec: &ImageSpec) -> Self {
+    pub fn new(spec: &ImageSpec, image: &str) -> Self {
         Self {
             tag: spec.tag.clone(),
-            program: spec.program.clone(),
-            variant: spec.variant.clone(),
-            language: spec.language().to_owned(),
+            image: image.to_owned(),
+            program: spec.program().to_owned(),
+            variant: spec.variant().to_owned(),
+            language: spec.language.clone(),
             multi_stage: !spec.is_naive(),
             kind: if spec.is_server() { "server" } else { "cli" }.to_owned(),
             status: "ok".to_owned(),
@@ -252,5 +263,10 @@ impl ImageRecord {
             phase: phase.to_owned(),
             message: format!("{error:#}"),
         });
+    }
+
+    /// The run under `cpus`, if measured.
+    pub fn at(&self, cpus: f64) -> Option<&CpusRun> {
+        self.runs.iter().find(|r| r.cpus == cpus)
     }
 }

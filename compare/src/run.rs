@@ -1,89 +1,118 @@
-//! One run: build (unless told not to), measure every image, then compare.
+//! One run: build (unless told not to), then every image once per round and
+//! CPU setting, in an order that alternates between rounds so that drift in
+//! the machine hits every image alike; then the ratios and targets.
 //! A failure belongs to its image; only an unreachable engine stops the run.
 
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::Result;
 use bollard::Docker;
+use testkit::wrk;
 
-use crate::build_times::{cold_and_warm, local_tags};
-use crate::buildspec::build_spec;
 use crate::catalog::ImageSpec;
 use crate::cli::Cli;
-use crate::docker::{LIMITS, STOP_TIMEOUT_S};
-use crate::measure::{declared_versions, LayerCache, LoadSettings, Measurer};
+use crate::docker::{MEMORY_BYTES, STOP_TIMEOUT_S};
+use crate::measure::{declared_versions, LayerCache, Measurer, Samples};
 use crate::progress::Progress;
-use crate::record::{Base, ImageRecord, Report, Settings};
-use crate::{machine, ratios, targets};
+use crate::record::{Base, BuildTimes, Figure, ImageRecord, Report, Settings};
+use crate::stats::ms;
+use crate::{build, machine, ratios, targets};
 
-const LOAD: LoadSettings = LoadSettings {
-    threads: 2,
-    connections: 64,
-    duration: std::time::Duration::from_secs(10),
-};
-
-pub async fn run(cli: Cli, docker: Docker, progress: Progress) -> Result<Report> {
+pub async fn run(
+    cli: Cli,
+    specs: Vec<ImageSpec>,
+    docker: Docker,
+    progress: Progress,
+) -> Result<Report> {
     let date = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-    let specs = cli.specs();
-    let mut records: Vec<ImageRecord> = specs.iter().map(ImageRecord::new).collect();
-    let tags = local_tags(&docker).await?;
+    let cpus = cli.cpu_settings();
+    let image = |spec: &ImageSpec| format!("{}{}", cli.tag_prefix, spec.tag);
+    let mut records: Vec<ImageRecord> = specs
+        .iter()
+        .map(|s| ImageRecord::new(s, &image(s)))
+        .collect();
 
     for (spec, record) in specs.iter().zip(&mut records) {
-        record.bases = bases(&docker, &cli.context, spec, &tags).await;
+        record.bases = bases(&docker, &cli.context, spec, record).await;
     }
     if !cli.skip_build {
-        progress.phase("build", specs.len() as u64);
-        for (spec, record) in specs.iter().zip(&mut records) {
-            let built = match build_spec(&cli.context, spec, &tags) {
-                Ok(build) => {
-                    cold_and_warm(&docker, &progress, &cli.context, spec, &build, &tags).await
-                }
-                Err(e) => Err(e),
-            };
-            match built {
-                Ok(times) => {
-                    progress.println(&format!(
-                        "built {}: cold {:.1} s, warm {:.1} s",
-                        spec.tag,
-                        times.cold_ms / 1000.0,
-                        times.warm_ms / 1000.0
-                    ));
-                    record.build = Some(times);
-                }
-                Err(e) => {
-                    progress.println(&format!("{}: build failed: {e:#}", spec.tag));
-                    record.fail("build", &e);
-                }
-            }
-            progress.image_done();
-        }
+        builds(&cli, &specs, &mut records, &progress).await;
     }
 
-    let load = LoadSettings {
-        duration: cli.duration,
-        ..LOAD
-    };
     let measurer = Measurer {
         docker: docker.clone(),
         progress: progress.clone(),
-        runs: cli.runs,
-        load,
+        load: wrk::Load {
+            threads: 2,
+            connections: 64,
+            duration: cli.duration,
+            timeout: Duration::from_secs(5),
+        },
         cache: LayerCache::default(),
     };
-    progress.phase("measure", specs.len() as u64);
+    progress.phase("inspect", specs.len() as u64);
     for (spec, record) in specs.iter().zip(&mut records) {
         // An image whose build failed may be an old one: its numbers would lie.
-        if record.build.is_some() || cli.skip_build {
-            measurer.measure(spec, record).await;
+        if record.status == "ok" {
+            measurer.facts(&image(spec), record).await;
         }
-        progress.println(&format!("measured {}: {}", spec.tag, record.status));
         progress.image_done();
     }
 
-    let ratios = ratios::ratios(&records);
-    let targets = targets::targets(&records, &ratios);
+    progress.phase(
+        "measure",
+        (cli.rounds as usize * cpus.len() * specs.len()) as u64,
+    );
+    let mut samples: Vec<Vec<Samples>> = specs
+        .iter()
+        .map(|_| cpus.iter().map(|_| Samples::default()).collect())
+        .collect();
+    for round in 1..=cli.rounds {
+        for (c, &limit) in cpus.iter().enumerate() {
+            for i in order(specs.len(), round) {
+                let (spec, record) = (&specs[i], &mut records[i]);
+                if record.status == "ok" {
+                    let tag = image(spec);
+                    let measured = if spec.is_server() {
+                        measurer
+                            .server_round(spec, &tag, limit)
+                            .await
+                            .map(|r| samples[i][c].add_server(r))
+                    } else {
+                        measurer
+                            .cli_round(spec, &tag, limit)
+                            .await
+                            .map(|r| samples[i][c].add_cli(r))
+                    };
+                    match measured {
+                        Ok(()) => {}
+                        Err(e) => {
+                            progress
+                                .println(&format!("{tag}: round {round} at {limit} CPU: {e:#}"));
+                            record.fail("run", &e.context(format!("round {round}, {limit} CPU")));
+                        }
+                    }
+                }
+                progress.image_done();
+            }
+        }
+    }
+    for (record, per_cpus) in records.iter_mut().zip(&samples) {
+        if record.status == "ok" {
+            record.runs = cpus
+                .iter()
+                .zip(per_cpus)
+                .map(|(&c, s)| s.summary(c))
+                .collect();
+        }
+    }
+
+    let ratios = ratios::ratios(&specs, &records);
+    let targets = targets::targets(&records, &ratios, &cpus);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     Ok(Report {
-        schema_version: 1,
+        schema_version: 2,
         date,
         command: std::env::args().collect(),
         machine: machine::machine(),
@@ -91,15 +120,19 @@ pub async fn run(cli: Cli, docker: Docker, progress: Progress) -> Result<Report>
         host_toolchains: machine::host_toolchains(),
         bases_txt: std::fs::read_to_string(cli.context.join("results/bases.txt")).ok(),
         settings: Settings {
-            built: !cli.skip_build,
-            start_runs: cli.runs,
-            container_cpus: LIMITS.nano_cpus as f64 / 1e9,
-            container_memory_bytes: LIMITS.memory_bytes,
+            rounds: cli.rounds,
+            build_rounds: if cli.skip_build { 0 } else { cli.build_rounds },
+            cpus,
+            container_memory_bytes: MEMORY_BYTES,
             load_tool: "wrk".to_owned(),
-            load_threads: load.threads,
-            load_connections: load.connections,
-            load_duration_s: load.duration.as_secs_f64(),
+            load_threads: measurer.load.threads,
+            load_connections: measurer.load.connections,
+            load_duration_s: measurer.load.duration.as_secs_f64(),
             load_target: "http://127.0.0.1:8080 inside the container's network namespace (nsenter --net=/proc/<pid>/ns/net)".to_owned(),
+            load_generator: format!(
+                "wrk runs on the same {cores}-core machine as the server, outside the container's CPU limit: \
+                 at {cores} CPUs the server and wrk compete for the same cores"
+            ),
             stop_timeout_s: STOP_TIMEOUT_S.into(),
         },
         images: records,
@@ -108,19 +141,80 @@ pub async fn run(cli: Cli, docker: Docker, progress: Progress) -> Result<Report>
     })
 }
 
-/// The base images this tag builds from, with their declared toolchain
-/// versions; none for tags without a Dockerfile here (test images).
+/// Catalog order in odd rounds, reversed in even ones: no image is always
+/// measured first, or always right after another.
+fn order(n: usize, round: u32) -> Vec<usize> {
+    let forward: Vec<usize> = (0..n).collect();
+    if round % 2 == 1 {
+        forward
+    } else {
+        forward.into_iter().rev().collect()
+    }
+}
+
+/// Cold then warm, image after image, in rounds; each time in the script.
+async fn builds(cli: &Cli, specs: &[ImageSpec], records: &mut [ImageRecord], progress: &Progress) {
+    progress.phase("build", (cli.build_rounds as usize * specs.len()) as u64);
+    let mut times: Vec<(Vec<f64>, Vec<f64>)> = vec![(Vec::new(), Vec::new()); specs.len()];
+    for round in 1..=cli.build_rounds {
+        for i in order(specs.len(), round) {
+            let (spec, record) = (&specs[i], &mut records[i]);
+            if record.status == "ok" {
+                progress.step(&spec.tag, &format!("cold build, round {round}"));
+                let built = async {
+                    let cold = build::cold(&cli.context, spec, &cli.tag_prefix).await?;
+                    progress.step(&spec.tag, &format!("warm rebuild, round {round}"));
+                    let warm = build::warm(&cli.context, spec, &cli.tag_prefix, round).await?;
+                    anyhow::Ok((cold, warm))
+                };
+                match built.await {
+                    Ok((cold, warm)) => {
+                        progress.println(&format!(
+                            "built {}: cold {:.1} s, warm {:.1} s",
+                            spec.tag,
+                            cold.as_secs_f64(),
+                            warm.as_secs_f64()
+                        ));
+                        times[i].0.push(ms(cold));
+                        times[i].1.push(ms(warm));
+                    }
+                    Err(e) => {
+                        progress.println(&format!("{}: build failed: {e:#}", spec.tag));
+                        record.fail("build", &e);
+                    }
+                }
+            }
+            progress.image_done();
+        }
+    }
+    for ((spec, record), (cold, warm)) in specs.iter().zip(records).zip(times) {
+        if let (Some(cold_ms), Some(warm_ms)) = (Figure::of(&cold), Figure::of(&warm)) {
+            record.build = Some(BuildTimes {
+                cold_ms,
+                warm_ms,
+                warm_changed_file: spec.source.clone(),
+            });
+        }
+    }
+}
+
+/// The base images this tag builds from, as the build script picks them,
+/// with the toolchain versions they declare.
 async fn bases(
     docker: &Docker,
     root: &Path,
     spec: &ImageSpec,
-    tags: &std::collections::HashSet<String>,
+    record: &mut ImageRecord,
 ) -> Vec<Base> {
-    let Ok(build) = build_spec(root, spec, tags) else {
-        return Vec::new();
+    let pairs = match build::bases(root, &spec.tag).await {
+        Ok(pairs) => pairs,
+        Err(e) => {
+            record.fail("build", &e);
+            return Vec::new();
+        }
     };
     let mut bases = Vec::new();
-    for (arg, image) in build.bases {
+    for (arg, image) in pairs {
         let versions = declared_versions(docker, &image).await.unwrap_or_default();
         bases.push(Base {
             arg,
@@ -129,4 +223,16 @@ async fn bases(
         });
     }
     bases
+}
+
+#[cfg(test)]
+mod tests {
+    use super::order;
+
+    #[test]
+    fn rounds_alternate_the_order() {
+        assert_eq!(order(3, 1), [0, 1, 2]);
+        assert_eq!(order(3, 2), [2, 1, 0]);
+        assert_eq!(order(3, 3), [0, 1, 2]);
+    }
 }

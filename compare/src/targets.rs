@@ -1,98 +1,180 @@
-//! The project's targets, judged on this run's numbers: met, not met, or
-//! not measured (null). Reported, never asserted: a miss is a finding.
+//! The project's targets, judged on the median of this run's rounds: met,
+//! not met, or not measured (null). When the rounds' min–max range holds
+//! the threshold the target says so (`straddles`). Reported, never
+//! asserted: a miss is a finding.
 
-use crate::ratios::times;
-use crate::record::{ImageRecord, Ratio, Target};
+use crate::record::{Figure, ImageRecord, Ratio, Target};
 
 /// "Under 900 KB", in the decimal kilobytes `docker image ls` shows.
 const WHO_RUST_MAX_BYTES: f64 = 900_000.0;
 
-pub fn targets(records: &[ImageRecord], ratios: &[Ratio]) -> Vec<Target> {
+pub fn targets(records: &[ImageRecord], ratios: &[Ratio], cpus: &[f64]) -> Vec<Target> {
     let record = |tag: &str| records.iter().find(|r| r.tag == tag);
-    let ratio = |subject: &str, baseline: &str| {
+    let ratio = |subject: &str, baseline: &str, measure: &str, cpus: Option<f64>| {
         ratios
             .iter()
-            .find(|r| r.subject == subject && r.baseline == baseline)
+            .find(|r| {
+                r.subject == subject
+                    && r.baseline == baseline
+                    && r.measure == measure
+                    && r.cpus == cpus
+                    && r.path.as_deref().is_none_or(|p| p == "/who")
+            })
+            .map(|r| &r.times)
     };
-    let rust = record("who:rust");
-    let vs_go = ratio("who:rust", "who:go");
     let mut out = Vec::new();
 
-    let size = rust.and_then(|r| r.size_bytes).map(|s| s as f64);
-    out.push(target(
-        "who:rust image under 900 KB",
-        size.map(|s| format!("{:.0} KB", s / 1000.0)),
-        size.map(|s| s < WHO_RUST_MAX_BYTES),
-    ));
-    let smaller = vs_go.and_then(|r| r.size_times_smaller);
-    out.push(target(
+    let size = record("who:rust")
+        .and_then(|r| r.size_bytes)
+        .map(|s| s as f64);
+    out.push(Target {
+        name: "who:rust image under 900 KB".to_owned(),
+        measured: size.map_or_else(not_measured, |s| format!("{:.0} KB", s / 1000.0)),
+        met: size.map(|s| s < WHO_RUST_MAX_BYTES),
+        straddles: false,
+    });
+    out.push(at_least(
         "who:rust ≥ 6x smaller than who:go",
-        smaller.map(|x| format!("{x:.1}x smaller")),
-        smaller.map(|x| x >= 6.0),
+        ratio("who:rust", "who:go", "size_bytes", None),
+        6.0,
+        "smaller",
     ));
-    for (name, value) in [
-        (
-            "who:rust idle VmRSS ≥ 4x lower than who:go",
-            vs_go.and_then(|r| r.idle_vmrss_times_lower),
-        ),
-        (
-            "who:rust peak VmRSS (VmHWM) ≥ 4x lower than who:go",
-            vs_go.and_then(|r| r.peak_vmhwm_times_lower),
-        ),
-    ] {
-        out.push(target(
-            name,
-            value.map(|x| format!("{x:.1}x lower")),
-            value.map(|x| x >= 4.0),
+    for &c in cpus {
+        let at = format!("at {c} CPU");
+        out.push(at_least(
+            &format!("who:rust ≥ 1.5x fewer CPU-µs per /who request than who:go, {at}"),
+            ratio("who:rust", "who:go", "cpu_us_per_request", Some(c)),
+            1.5,
+            "fewer CPU-µs per request",
+        ));
+        out.push(at_least(
+            &format!("who:rust ≥ 1.4x who:go's requests/s on /who, {at}"),
+            ratio("who:rust", "who:go", "requests_per_s", Some(c)),
+            1.4,
+            "requests/s",
+        ));
+        out.push(at_least(
+            &format!("who:rust p99 latency on /who no worse than who:go's, {at}"),
+            ratio("who:rust", "who:go", "latency_p99_ms", Some(c)),
+            1.0,
+            "lower p99",
         ));
     }
-    let rps = vs_go.and_then(|r| r.requests_per_s_times_higher);
-    let p99 = vs_go.and_then(|r| r.latency_p99_times_lower);
-    out.push(target(
-        "who:rust ≥ 1.4x who:go's requests/s on /who, p99 no worse",
-        rps.zip(p99)
-            .map(|(rps, p99)| format!("{rps:.2}x requests/s, p99 {p99:.2}x lower")),
-        rps.zip(p99).map(|(rps, p99)| rps >= 1.4 && p99 >= 1.0),
+    let first = cpus.first().copied();
+    out.push(at_least(
+        "who:rust idle VmRSS ≥ 4x lower than who:go",
+        ratio("who:rust", "who:go", "idle_vmrss_bytes", first),
+        4.0,
+        "lower",
     ));
-    let stop = rust.and_then(|r| r.stop.as_ref()).map(|s| s.stop_ms_median);
-    out.push(target(
-        "who:rust stops in < 0.5 s",
-        stop.map(|ms| format!("{ms:.0} ms (median)")),
-        stop.map(|ms| ms < 500.0),
+    out.push(at_least(
+        "who:rust peak VmRSS (VmHWM) ≥ 4x lower than who:go",
+        ratio("who:rust", "who:go", "peak_vmhwm_bytes", first),
+        4.0,
+        "lower",
     ));
+    let stop = record("who:rust")
+        .and_then(|r| first.and_then(|c| r.at(c)))
+        .and_then(|r| r.stop_ms.as_ref());
+    out.push(Target {
+        name: "who:rust stops in < 0.5 s".to_owned(),
+        measured: stop.map_or_else(not_measured, |s| format!("{} ms", spread(s, 0))),
+        met: stop.map(|s| s.median < 500.0),
+        straddles: stop.is_some_and(|s| s.straddles(500.0)),
+    });
 
     for r in records
         .iter()
         .filter(|r| r.language == "rust" && r.multi_stage)
     {
-        let build = r.build.as_ref();
-        let share = times(build.map(|b| b.warm_ms), build.map(|b| b.cold_ms));
-        out.push(target(
-            &format!("{} warm rebuild ≤ 1/4 of cold", r.tag),
-            build.map(|b| {
-                format!(
-                    "warm {:.1} s / cold {:.1} s",
-                    b.warm_ms / 1000.0,
-                    b.cold_ms / 1000.0
-                )
-            }),
-            share.map(|s| s <= 0.25),
-        ));
-        let naive = ratio(&r.tag, &format!("{}-naive", r.tag));
-        let x = naive.and_then(|n| n.size_times_smaller);
-        out.push(target(
-            &format!("{} naive/multi-stage size > 1000x", r.tag),
-            x.map(|x| format!("{x:.0}x")),
-            x.map(|x| x > 1000.0),
-        ));
+        let share = r.build.as_ref().and_then(|b| {
+            let shares: Vec<f64> = b
+                .warm_ms
+                .rounds
+                .iter()
+                .zip(&b.cold_ms.rounds)
+                .filter(|(_, &cold)| cold > 0.0)
+                .map(|(warm, cold)| warm / cold)
+                .collect();
+            Figure::of(&shares)
+        });
+        out.push(Target {
+            name: format!("{} warm rebuild ≤ 1/4 of cold", r.tag),
+            measured: share
+                .as_ref()
+                .map_or_else(not_measured, |s| format!("warm/cold {}", spread(s, 2))),
+            met: share.as_ref().map(|s| s.median <= 0.25),
+            straddles: share.as_ref().is_some_and(|s| s.straddles(0.25)),
+        });
+        if let Some(naive) = records.iter().find(|n| n.tag == format!("{}-naive", r.tag)) {
+            out.push(at_least(
+                &format!("{} naive/multi-stage size > 1000x", r.tag),
+                ratio(&r.tag, &naive.tag, "size_bytes", None),
+                1000.0,
+                "smaller",
+            ));
+        }
     }
     out
 }
 
-fn target(name: &str, measured: Option<String>, met: Option<bool>) -> Target {
+/// A ratio that must reach `threshold`, judged on its median.
+fn at_least(name: &str, times: Option<&Figure>, threshold: f64, what: &str) -> Target {
     Target {
         name: name.to_owned(),
-        measured: measured.unwrap_or_else(|| "not measured in this run".to_owned()),
-        met,
+        measured: times.map_or_else(not_measured, |t| format!("{}x {what}", spread(t, 2))),
+        met: times.map(|t| t.median >= threshold),
+        straddles: times.is_some_and(|t| t.straddles(threshold)),
+    }
+}
+
+/// `1.52 (1.48–1.60)`: the median, and the range when the rounds differ.
+pub fn spread(figure: &Figure, decimals: usize) -> String {
+    if figure.min == figure.max {
+        format!("{:.decimals$}", figure.median)
+    } else {
+        format!(
+            "{:.decimals$} ({:.decimals$}–{:.decimals$})",
+            figure.median, figure.min, figure.max
+        )
+    }
+}
+
+fn not_measured() -> String {
+    "not measured in this run".to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ratio(measure: &str, cpus: Option<f64>, rounds: &[f64]) -> Ratio {
+        Ratio {
+            kind: "rust_vs_original".to_owned(),
+            subject: "who:rust".to_owned(),
+            baseline: "who:go".to_owned(),
+            measure: measure.to_owned(),
+            path: cpus.map(|_| "/who".to_owned()),
+            cpus,
+            times: Figure::of(rounds).unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_target_is_judged_on_the_median_and_says_when_rounds_straddle_it() {
+        let ratios = [
+            ratio("cpu_us_per_request", Some(1.0), &[1.45, 1.6, 1.55]),
+            ratio("cpu_us_per_request", Some(2.0), &[1.2, 1.3, 1.25]),
+            ratio("size_bytes", None, &[6.4]),
+        ];
+        let targets = targets(&[], &ratios, &[1.0, 2.0]);
+        let find = |name: &str| targets.iter().find(|t| t.name.starts_with(name)).unwrap();
+        let at_1 = find("who:rust ≥ 1.5x fewer CPU-µs per /who request than who:go, at 1 CPU");
+        assert_eq!((at_1.met, at_1.straddles), (Some(true), true));
+        assert_eq!(at_1.measured, "1.55 (1.45–1.60)x fewer CPU-µs per request");
+        let at_2 = find("who:rust ≥ 1.5x fewer CPU-µs per /who request than who:go, at 2 CPU");
+        assert_eq!((at_2.met, at_2.straddles), (Some(false), false));
+        assert_eq!(find("who:rust ≥ 6x smaller").met, Some(true));
+        assert_eq!(find("who:rust stops").met, None, "not measured");
     }
 }

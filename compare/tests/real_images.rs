@@ -1,78 +1,34 @@
-//! Drives `compare` on real images against the real engine and checks what
-//! it writes. The images are built here, FROM scratch with the workspace's
-//! own static binaries, so the test needs neither `make images` nor a
-//! registry: a release `hello` (the multi-stage build's kind of binary), a
-//! debug `hello` standing for the naive build, and a debug `who-server`.
-//!
-//! No Docker engine is a failure, never a skip: this test is the proof that
-//! the tool works against one.
+//! Drives `compare` on the project's real images (built by `make images`,
+//! which `make test` runs first) against the real engine, and checks what
+//! it writes. No Docker engine is a failure, never a skip: these tests are
+//! the proof that the tool works against one.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
-use testkit::docker::{docker, require_docker};
+use testkit::docker::{docker, docker_status, image_files, require_docker};
 use testkit::{run, CommandExt};
 
 const LABEL: &str = "rust-multi-stage.compare";
-const HELLO: &str = "compare-test/hello:rust";
-const HELLO_NAIVE: &str = "compare-test/hello:rust-naive";
-const WHO: &str = "compare-test/who:rust";
-/// Never built: its failure must not cost the other images their report.
-const ABSENT: &str = "compare-test/hello:absent";
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+/// Runs compare with `args` and `--out out`; its output and its pid (its
+/// containers carry the pid: another run's may come and go meanwhile).
+fn compare(args: &[&str], out: &Path) -> (Output, u32) {
+    let child = Command::new(env!("CARGO_BIN_EXE_compare"))
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    (child.wait_with_output().unwrap(), pid)
 }
 
-/// Static musl binaries, in a target dir of their own so this cargo does
-/// not wait on the lock of the cargo running the tests.
-fn static_binaries() -> PathBuf {
-    let target_dir = workspace().join("target/compare-test");
-    for profile in ["release", "dev"] {
-        Command::new(env!("CARGO"))
-            .current_dir(workspace())
-            .env("CARGO_TARGET_DIR", &target_dir)
-            .env("RUSTFLAGS", "-C target-feature=+crt-static")
-            .args(["build", "--quiet", "--locked", "--profile", profile])
-            .args([
-                "--target",
-                "x86_64-unknown-linux-musl",
-                "-p",
-                "hello",
-                "-p",
-                "who-server",
-            ])
-            .outcome()
-            .expect_success();
-    }
-    target_dir.join("x86_64-unknown-linux-musl")
-}
-
-/// `FROM scratch` with one binary: the smallest honest image of a program.
-fn scratch_image(tag: &str, binary: &Path, name: &str, server: bool) {
-    let context = tempfile::tempdir().unwrap();
-    std::fs::copy(binary, context.path().join(name)).unwrap();
-    let expose = if server { "EXPOSE 8080\n" } else { "" };
-    std::fs::write(
-        context.path().join("Dockerfile"),
-        format!("FROM scratch\nCOPY {name} /{name}\n{expose}ENTRYPOINT [\"/{name}\"]\n"),
-    )
-    .unwrap();
-    Command::new("docker")
-        .env("DOCKER_BUILDKIT", "0")
-        .args(["build", "--quiet", "-t", tag])
-        .arg(context.path())
-        .outcome()
-        .expect_success();
-}
-
-fn image_size(tag: &str) -> u64 {
-    docker(&["image", "inspect", "-f", "{{.Size}}", tag])
-        .stdout
-        .trim()
-        .parse()
-        .unwrap()
+fn report(out: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(out.join("compare.json")).unwrap()).unwrap()
 }
 
 fn image<'a>(report: &'a Value, tag: &str) -> &'a Value {
@@ -84,135 +40,224 @@ fn image<'a>(report: &'a Value, tag: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("{tag} missing from the report"))
 }
 
+fn rounds(figure: &Value) -> Vec<f64> {
+    figure["rounds"]
+        .as_array()
+        .unwrap_or_else(|| panic!("not a figure: {figure}"))
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect()
+}
+
+/// A figure has one value per round, and its median lies within its range.
+fn assert_figure(figure: &Value, n: usize, what: &str) {
+    let values = rounds(figure);
+    assert_eq!(values.len(), n, "{what}: {figure}");
+    let (median, min, max) = (
+        figure["median"].as_f64().unwrap(),
+        figure["min"].as_f64().unwrap(),
+        figure["max"].as_f64().unwrap(),
+    );
+    assert!(min <= median && median <= max, "{what}: {figure}");
+    assert!(
+        values.iter().all(|v| *v >= min && *v <= max),
+        "{what}: {figure}"
+    );
+}
+
+fn image_size(tag: &str) -> f64 {
+    docker(&["image", "inspect", "-f", "{{.Size}}", tag])
+        .stdout
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+fn ratio<'a>(
+    report: &'a Value,
+    subject: &str,
+    baseline: &str,
+    measure: &str,
+    cpus: Option<f64>,
+) -> &'a Value {
+    report["ratios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| {
+            r["subject"] == subject
+                && r["baseline"] == baseline
+                && r["measure"] == measure
+                && r["cpus"].as_f64() == cpus
+        })
+        .unwrap_or_else(|| panic!("no {measure} ratio of {subject} to {baseline} at {cpus:?}"))
+}
+
+fn assert_no_containers_left(pid: u32) {
+    let left = docker(&["ps", "-aq", "--filter", &format!("label={LABEL}={pid}")]).stdout;
+    assert!(left.trim().is_empty(), "containers left behind: {left}");
+}
+
 #[test]
-fn measures_real_images_and_writes_the_report() {
+fn measures_real_images_in_rounds_at_every_cpu_setting_and_writes_the_report() {
     require_docker();
-
-    let bins = static_binaries();
-    scratch_image(HELLO, &bins.join("release/hello"), "hello", false);
-    scratch_image(HELLO_NAIVE, &bins.join("debug/hello"), "hello", false);
-    scratch_image(WHO, &bins.join("debug/who-server"), "who-server", true);
-
     let out = tempfile::tempdir().unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_compare"))
-        .args([
+    let (output, pid) = compare(
+        &[
             "--skip-build",
-            "--runs",
+            "--rounds",
             "2",
+            "--cpus",
+            "1,2",
             "--duration",
             "1s",
             "--images",
-        ])
-        .arg([HELLO, HELLO_NAIVE, WHO, ABSENT].join(","))
-        .arg("--out")
-        .arg(out.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Its containers carry its pid: another run's may come and go meanwhile.
-    let pid = child.id();
-    let output = child.wait_with_output().unwrap();
+            "who:rust,who:go,simple-script:python,simple-script:python-naive",
+        ],
+        out.path(),
+    );
     let stderr = String::from_utf8_lossy(&output.stderr);
-    // One image is missing on purpose: the run says so with its exit code.
-    assert_eq!(output.status.code(), Some(1), "stderr:\n{stderr}");
+    assert!(output.status.success(), "compare failed:\n{stderr}");
     assert!(
         String::from_utf8_lossy(&output.stdout).contains("| image |"),
-        "the table goes to the terminal"
+        "the tables go to the terminal"
     );
 
-    let report: Value =
-        serde_json::from_slice(&std::fs::read(out.path().join("compare.json")).unwrap()).unwrap();
-    for key in [
-        "date",
-        "machine",
-        "docker",
-        "host_toolchains",
-        "settings",
-        "images",
-        "ratios",
-        "targets",
-    ] {
-        assert!(report.get(key).is_some(), "report has no {key}");
-    }
-    assert!(report["docker"]["server_version"].is_string());
-    assert!(report["machine"]["cpu_cores"].as_u64().unwrap() >= 1);
+    let report = report(out.path());
+    assert_eq!(report["schema_version"], 2);
+    assert_eq!(report["settings"]["rounds"], 2);
+    assert_eq!(report["settings"]["build_rounds"], 0);
+    assert_eq!(report["settings"]["cpus"], serde_json::json!([1.0, 2.0]));
+    assert!(report["settings"]["load_generator"]
+        .as_str()
+        .unwrap()
+        .contains("same"));
 
-    for (tag, binary) in [
-        (HELLO, bins.join("release/hello")),
-        (HELLO_NAIVE, bins.join("debug/hello")),
-        (WHO, bins.join("debug/who-server")),
+    for tag in [
+        "who:rust",
+        "who:go",
+        "simple-script:python",
+        "simple-script:python-naive",
     ] {
         let record = image(&report, tag);
         assert_eq!(record["status"], "ok", "{tag}: {}", record["errors"]);
         assert_eq!(
-            record["size_bytes"].as_u64(),
+            record["size_bytes"].as_f64(),
             Some(image_size(tag)),
             "{tag}: size as docker says"
         );
-        assert!(record["compressed_size_bytes"].as_u64().unwrap() > 0);
-        assert_eq!(record["layer_count"], 1);
-        assert_eq!(record["file_count"], 1);
-        assert_eq!(record["elf_file_count"], 1);
-        assert_eq!(record["has_shell"], false);
-        assert_eq!(
-            record["binary_size_bytes"].as_u64(),
-            Some(std::fs::metadata(&binary).unwrap().len()),
-            "{tag}: the binary's size"
-        );
-        assert_eq!(record["start"]["runs_ms"].as_array().unwrap().len(), 2);
-        assert!(record["start"]["start_ms_median"].as_f64().unwrap() > 0.0);
+        let runs = record["runs"].as_array().unwrap();
+        assert_eq!(runs.len(), 2, "{tag}: one entry per CPU setting");
+        for run in runs {
+            assert_figure(&run["start_ms"], 2, &format!("{tag} start"));
+        }
     }
     assert_eq!(
-        image(&report, HELLO)["start"]["output_first_line"],
-        "Hello world!"
+        image(&report, "simple-script:python")["runs"][0]["exit_code"],
+        0
     );
-    assert_eq!(image(&report, HELLO)["start"]["exit_code"], 0);
 
-    let who = image(&report, WHO);
-    assert_eq!(who["kind"], "server");
-    let memory = &who["memory"];
-    let idle = memory["idle_vmrss_bytes"].as_u64().unwrap();
-    assert!(idle > 0 && memory["peak_vmhwm_bytes"].as_u64().unwrap() >= idle);
-    assert!(memory["idle_cgroup_usage_bytes"].as_u64().unwrap() > 0);
-    let loads = who["load"].as_array().unwrap();
-    assert_eq!(loads.len(), 2, "who is loaded on /who and /");
-    for load in loads {
-        assert!(load["requests"].as_u64().unwrap() > 0, "{load}");
-        assert_eq!(load["errors"], 0, "{load}");
+    let who = image(&report, "who:rust");
+    assert_eq!(who["binary_path"], "/who-server");
+    for run in who["runs"].as_array().unwrap() {
+        assert_figure(&run["stop_ms"], 2, "who:rust stop");
+        assert_eq!(run["exit_code"], 0);
+        let memory = &run["memory"];
+        assert_figure(&memory["idle_vmrss_bytes"], 2, "idle VmRSS");
+        assert_figure(&memory["peak_vmhwm_bytes"], 2, "peak VmHWM");
         assert!(
-            load["latency_p99_ms"].as_f64().unwrap() >= load["latency_p50_ms"].as_f64().unwrap()
+            memory["peak_vmhwm_bytes"]["min"].as_f64()
+                >= memory["idle_vmrss_bytes"]["min"].as_f64()
         );
+        let loads = run["loads"].as_array().unwrap();
+        let paths: Vec<&str> = loads.iter().map(|l| l["path"].as_str().unwrap()).collect();
+        assert_eq!(
+            paths,
+            ["/who", "/"],
+            "who:rust is loaded on both originals' paths"
+        );
+        for load in loads {
+            assert_eq!(load["requests"].as_array().unwrap().len(), 2, "{load}");
+            assert!(
+                load["requests"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|r| r.as_u64() > Some(0)),
+                "{load}"
+            );
+            assert_figure(&load["cpu_us_per_request"], 2, "CPU per request");
+            assert!(
+                load["cpu_us_per_request"]["min"].as_f64().unwrap() > 0.0,
+                "{load}"
+            );
+            assert_figure(&load["requests_per_s"], 2, "requests/s");
+            assert!(
+                load["latency_p99_ms"]["median"].as_f64()
+                    >= load["latency_p50_ms"]["median"].as_f64()
+            );
+            let errors: u64 = load["errors"]
+                .as_object()
+                .unwrap()
+                .values()
+                .map(|v| v.as_u64().unwrap())
+                .sum();
+            assert_eq!(errors, 0, "{load}");
+        }
     }
-    assert!(who["stop"]["stop_ms_median"].as_f64().unwrap() > 0.0);
-    assert_eq!(
-        who["stop"]["runs_ms"].as_array().unwrap().len(),
-        3,
-        "2 start runs + the load run"
+
+    // Ratios are taken within each round: one value per round.
+    for cpus in [1.0, 2.0] {
+        let cpu = ratio(
+            &report,
+            "who:rust",
+            "who:go",
+            "cpu_us_per_request",
+            Some(cpus),
+        );
+        assert_eq!(cpu["path"], "/who");
+        assert_figure(&cpu["times"], 2, "CPU per request ratio");
+    }
+    let naive = ratio(
+        &report,
+        "simple-script:python",
+        "simple-script:python-naive",
+        "size_bytes",
+        None,
     );
-
-    let absent = image(&report, ABSENT);
-    assert_eq!(absent["status"], "failed");
-    assert_eq!(absent["errors"][0]["phase"], "inspect");
-
-    let ratio = report["ratios"]
+    assert_eq!(naive["kind"], "multi_stage_vs_naive");
+    let expected = image_size("simple-script:python-naive") / image_size("simple-script:python");
+    assert!((naive["times"]["median"].as_f64().unwrap() - expected).abs() <= 0.5e-4);
+    let target = report["targets"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|r| r["subject"] == HELLO && r["baseline"] == HELLO_NAIVE)
-        .expect("the multi-stage vs naive ratio");
-    let expected = image_size(HELLO_NAIVE) as f64 / image_size(HELLO) as f64;
-    // Ratios are kept to 4 decimals.
-    let measured = ratio["size_times_smaller"].as_f64().unwrap();
+        .find(|t| {
+            t["name"]
+                .as_str()
+                .unwrap()
+                .starts_with("who:rust ≥ 1.5x fewer CPU-µs per /who request than who:go, at 1 CPU")
+        })
+        .expect("the CPU per request target");
     assert!(
-        (measured - expected).abs() <= 0.5e-4,
-        "{measured} vs {expected}"
+        target["met"].is_boolean() && target["straddles"].is_boolean(),
+        "{target}"
     );
 
     let markdown = std::fs::read_to_string(out.path().join("compare.md")).unwrap();
-    assert!(markdown.contains(HELLO) && markdown.contains("## Failures"));
-    let svg = std::fs::read_to_string(out.path().join("compare.svg")).unwrap();
-    assert!(svg.starts_with("<svg") && svg.contains("compare-test/who:rust"));
+    assert!(markdown.contains("CPU per request") && markdown.contains("(min–max)"));
+    for chart in [
+        "compare.svg",
+        "compare-memory.svg",
+        "compare-cpu.svg",
+        "compare-rps.svg",
+    ] {
+        let svg = std::fs::read_to_string(out.path().join(chart)).unwrap();
+        assert!(
+            svg.starts_with("<svg") && svg.contains("who:rust"),
+            "{chart}"
+        );
+    }
 
     // The report renders again from its JSON alone, to the same tables.
     let again = tempfile::tempdir().unwrap();
@@ -226,18 +271,89 @@ fn measures_real_images_and_writes_the_report() {
         std::fs::read_to_string(again.path().join("compare.md")).unwrap(),
         markdown
     );
+    assert_no_containers_left(pid);
+}
 
-    let left = docker(&["ps", "-aq", "--filter", &format!("label={LABEL}={pid}")]).stdout;
-    let left = left.trim();
-    assert!(left.is_empty(), "containers left behind: {left}");
+#[test]
+fn a_missing_image_fails_alone_and_the_report_is_still_written() {
+    require_docker();
+    let out = tempfile::tempdir().unwrap();
+    let (output, pid) = compare(
+        &[
+            "--skip-build",
+            "--rounds",
+            "1",
+            "--cpus",
+            "1",
+            "--tag-prefix",
+            "compare-absent/",
+            "--images",
+            "hello:go",
+        ],
+        out.path(),
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report = report(out.path());
+    let absent = image(&report, "hello:go");
+    assert_eq!(absent["image"], "compare-absent/hello:go");
+    assert_eq!(absent["status"], "failed");
+    assert_eq!(absent["errors"][0]["phase"], "inspect");
+    assert!(std::fs::read_to_string(out.path().join("compare.md"))
+        .unwrap()
+        .contains("## Failures"));
+    assert_no_containers_left(pid);
+}
+
+/// compare builds through scripts/build-images.sh, so what it measures is
+/// what `make images` made: the same labels, the same files.
+#[test]
+fn an_image_built_by_compare_is_the_image_make_images_built() {
+    require_docker();
+    let (tag, built) = ("hello:rust", "compare-test/hello:rust");
+    let out = tempfile::tempdir().unwrap();
+    let (output, _) = compare(
+        &[
+            "--tag-prefix",
+            "compare-test/",
+            "--rounds",
+            "1",
+            "--cpus",
+            "1",
+            "--images",
+            tag,
+        ],
+        out.path(),
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let labels =
+        |image: &str| docker(&["image", "inspect", "-f", "{{json .Config.Labels}}", image]).stdout;
+    let (made, by_compare) = (labels(tag), labels(built));
+    let (files, compare_files) = (image_files(tag), image_files(built));
+    let _ = docker_status(&["image", "rm", built]);
+    assert!(output.status.success(), "compare failed:\n{stderr}");
+    assert_eq!(by_compare, made, "labels");
+    assert_eq!(compare_files, files, "files");
+
+    let report = report(out.path());
+    let build = &image(&report, tag)["build"];
+    assert_figure(&build["cold_ms"], 1, "cold build");
+    assert_figure(&build["warm_ms"], 1, "warm build");
+    assert_eq!(build["warm_changed_file"], "hello/src/main.rs");
+    assert_eq!(report["settings"]["build_rounds"], 1);
 }
 
 #[test]
 fn bad_arguments_get_one_line_and_a_failure() {
     for args in [
-        &["--runs", "0"][..],
+        &["--rounds", "0"][..],
         &["--images", "nginx:latest"],
         &["--duration", "500ms"],
+        &["--cpus", "0"],
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_compare"))
             .args(args)

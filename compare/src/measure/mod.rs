@@ -1,28 +1,31 @@
-//! Measuring one built image: what is in it, then how it runs. Each phase
-//! that fails leaves its error in the record and the others still run, so a
-//! broken image costs its own numbers, never the report.
+//! Measuring images: what is in one (once), and how it runs (once per round
+//! and CPU setting, each time in a fresh container). A failure is kept in
+//! the image's record; the other images and phases still run.
 
+mod cgroup;
 mod export;
 mod filesystem;
 mod image;
 mod load;
-mod memory;
 mod probe;
+mod samples;
 mod start;
 mod stop;
 
 use std::time::Duration;
 
+use anyhow::Result;
 use bollard::Docker;
+use testkit::{procfs, wrk};
 
 pub use export::LayerCache;
 pub use image::declared_versions;
-pub use load::LoadSettings;
+pub use samples::Samples;
 
-use crate::catalog::{self, ImageSpec, Kind};
+use crate::catalog::ImageSpec;
 use crate::progress::Progress;
-use crate::record::{ImageRecord, Load, Memory, StartTimes, Stop};
-use crate::stats::{median, ms};
+use crate::record::ImageRecord;
+use crate::stats::ms;
 
 /// How long a server sits after its first answer before "idle" is read:
 /// start-up work (allocator warm-up, runtime threads) has settled by then.
@@ -31,16 +34,36 @@ const IDLE_SETTLE: Duration = Duration::from_secs(1);
 pub struct Measurer {
     pub docker: Docker,
     pub progress: Progress,
-    pub runs: u32,
-    pub load: LoadSettings,
+    pub load: wrk::Load,
     pub cache: LayerCache,
 }
 
+/// One container of a server image: started, idle, loaded, stopped.
+#[derive(Debug, Default)]
+pub struct ServerRound {
+    pub start_ms: f64,
+    pub stop_ms: Option<f64>,
+    pub exit_code: Option<i64>,
+    pub idle: procfs::Status,
+    pub peak: procfs::Status,
+    pub idle_cgroup_bytes: Option<u64>,
+    pub peak_cgroup_bytes: Option<u64>,
+    pub cgroup_version: Option<String>,
+    pub loads: Vec<(String, load::Sample)>,
+}
+
+/// One run of a command-line image.
+pub struct CliRound {
+    pub start_ms: f64,
+    pub exit_code: Option<i64>,
+    pub first_line: Option<String>,
+}
+
 impl Measurer {
-    pub async fn measure(&self, spec: &ImageSpec, record: &mut ImageRecord) {
-        let tag = &spec.tag;
-        self.progress.step(tag, "inspect");
-        let facts = match image::inspect(&self.docker, tag).await {
+    /// Size, layers and contents: facts of the image, measured once.
+    pub async fn facts(&self, image: &str, record: &mut ImageRecord) {
+        self.progress.step(image, "inspect");
+        let facts = match image::inspect(&self.docker, image).await {
             Ok(facts) => facts,
             Err(e) => return record.fail("inspect", &e),
         };
@@ -50,8 +73,8 @@ impl Measurer {
         record.user = Some(facts.user.clone());
         record.labels = facts.labels.clone();
 
-        self.progress.step(tag, "export: gzip layers, list files");
-        match export::export(&self.docker, tag, &self.cache).await {
+        self.progress.step(image, "export: gzip layers, list files");
+        match export::export(&self.docker, image, &self.cache).await {
             Ok(export) => {
                 let fs = &export.filesystem;
                 record.compressed_size_bytes = Some(export.compressed_size_bytes);
@@ -69,159 +92,78 @@ impl Measurer {
             }
             Err(e) => record.fail("export", &e),
         }
-
-        match &spec.kind {
-            Kind::Server { .. } => self.server(spec, record).await,
-            Kind::Cli { expect } => self.cli(spec, expect, record).await,
-        }
     }
 
-    async fn cli(&self, spec: &ImageSpec, expect: &str, record: &mut ImageRecord) {
-        let mut runs_ms = Vec::new();
-        let mut last = None;
-        for run in 1..=self.runs {
-            self.progress
-                .step(&spec.tag, &format!("run {run}/{}", self.runs));
-            match start::run_cli(&self.docker, &spec.tag, expect).await {
-                Ok(ran) => {
-                    runs_ms.push(ms(ran.elapsed));
-                    last = Some(ran);
-                }
-                Err(e) => return record.fail("start", &e),
-            }
-        }
-        record.start = median(&runs_ms).map(|start_ms_median| StartTimes {
-            start_ms_median,
-            runs_ms,
-            exit_code: last.as_ref().and_then(|l| l.exit_code),
-            output_first_line: last.and_then(|l| l.first_line),
-        });
+    pub async fn cli_round(&self, spec: &ImageSpec, image: &str, cpus: f64) -> Result<CliRound> {
+        self.progress.step(image, &format!("run at {cpus} CPU"));
+        let ran = start::run_cli(&self.docker, image, expected_output(spec), cpus).await?;
+        Ok(CliRound {
+            start_ms: ms(ran.elapsed),
+            exit_code: ran.exit_code,
+            first_line: ran.first_line,
+        })
     }
 
-    async fn server(&self, spec: &ImageSpec, record: &mut ImageRecord) {
-        let paths = catalog::load_paths(spec);
-        let main_path = paths[0];
-        let mut starts_ms = Vec::new();
-        let mut stops_ms = Vec::new();
-        let mut exit_code = None;
-        for run in 1..=self.runs {
-            self.progress
-                .step(&spec.tag, &format!("start {run}/{}", self.runs));
-            let started = match start::start_server(&self.docker, &spec.tag, main_path).await {
-                Ok(started) => started,
-                Err(e) => {
-                    record.fail("start", &e);
-                    break;
-                }
-            };
-            starts_ms.push(ms(started.elapsed));
-            self.progress
-                .step(&spec.tag, &format!("stop {run}/{}", self.runs));
-            match stop::stop_timed(&self.docker, &started.id).await {
-                Ok((elapsed, code)) => {
-                    stops_ms.push(ms(elapsed));
-                    exit_code = code;
-                }
-                Err(e) => record.fail("stop", &e),
-            }
-        }
-        record.start = median(&starts_ms).map(|start_ms_median| StartTimes {
-            start_ms_median,
-            runs_ms: starts_ms,
-            exit_code: None,
-            output_first_line: None,
-        });
-        if record.start.is_some() {
-            self.progress.step(&spec.tag, "start for memory and load");
-            match start::start_server(&self.docker, &spec.tag, main_path).await {
-                Ok(started) => {
-                    let (memory, loads) = self.under_load(spec, &started, &paths, record).await;
-                    record.memory = Some(memory);
-                    record.load = loads;
-                    self.progress.step(&spec.tag, "stop after load");
-                    match stop::stop_timed(&self.docker, &started.id).await {
-                        Ok((elapsed, code)) => {
-                            stops_ms.push(ms(elapsed));
-                            exit_code = code;
-                        }
-                        Err(e) => record.fail("stop", &e),
-                    }
-                }
-                Err(e) => record.fail("load", &e),
-            }
-        }
-        record.stop = median(&stops_ms).map(|stop_ms_median| Stop {
-            stop_ms_median,
-            runs_ms: stops_ms,
-            exit_code,
-        });
-    }
-
-    /// Idle memory, then each path's load; the peak is read right after the
-    /// main path's load, so every image's peak comes from the same load.
-    async fn under_load(
+    /// Start, idle memory, each path's load (the memory peak read after the
+    /// image's own path), stop. The container is removed on every path.
+    pub async fn server_round(
         &self,
         spec: &ImageSpec,
+        image: &str,
+        cpus: f64,
+    ) -> Result<ServerRound> {
+        let paths = spec.paths();
+        self.progress.step(image, &format!("start at {cpus} CPU"));
+        let started = start::start_server(&self.docker, image, &paths[0], cpus).await?;
+        let measured = self.loaded(image, &started, paths).await;
+        self.progress.step(image, "stop");
+        let stopped = stop::stop_timed(&self.docker, &started.id).await;
+        let mut round = measured?;
+        let (elapsed, exit_code) = stopped?;
+        round.start_ms = ms(started.elapsed);
+        round.stop_ms = Some(ms(elapsed));
+        round.exit_code = exit_code;
+        Ok(round)
+    }
+
+    async fn loaded(
+        &self,
+        image: &str,
         started: &start::Started,
-        paths: &[&str],
-        record: &mut ImageRecord,
-    ) -> (Memory, Vec<Load>) {
-        let mut memory = Memory::default();
-        let cgroup = memory::Cgroup::of(started.pid, &started.id)
-            .map_err(|e| record.fail("memory", &e))
-            .ok();
-        memory.cgroup_version = cgroup.as_ref().map(|c| c.version().to_owned());
+        paths: &[String],
+    ) -> Result<ServerRound> {
+        let cgroup = cgroup::Cgroup::of(started.pid, &started.id)?;
         tokio::time::sleep(IDLE_SETTLE).await;
-        let (idle, usage) = sample(started.pid, cgroup.as_ref(), Reading::Now, record);
-        memory.idle_vmrss_bytes = idle.vmrss_bytes;
-        memory.idle_vmhwm_bytes = idle.vmhwm_bytes;
-        memory.idle_cgroup_usage_bytes = usage;
-        let mut loads = Vec::new();
-        for path in paths {
-            let what = format!(
-                "wrk {path} for {}",
-                humantime::format_duration(self.load.duration)
+        let mut round = ServerRound {
+            idle: procfs::status(started.pid)?,
+            idle_cgroup_bytes: Some(cgroup.memory_bytes()?),
+            cgroup_version: Some(cgroup.version().to_owned()),
+            ..Default::default()
+        };
+        for (index, path) in paths.iter().enumerate() {
+            self.progress.step(
+                image,
+                &format!(
+                    "wrk {path} for {}",
+                    humantime::format_duration(self.load.duration)
+                ),
             );
-            self.progress.step(&spec.tag, &what);
-            match load::run_wrk(started.pid, path, self.load).await {
-                Ok(load) => loads.push(load),
-                Err(e) => record.fail("load", &e),
-            }
-            if path == &paths[0] {
-                let (peak, usage) = sample(started.pid, cgroup.as_ref(), Reading::Peak, record);
-                memory.after_load_vmrss_bytes = peak.vmrss_bytes;
-                memory.peak_vmhwm_bytes = peak.vmhwm_bytes;
-                memory.peak_cgroup_usage_bytes = usage;
+            let sample = load::run_wrk(started.pid, Some(&cgroup), path, &self.load).await?;
+            round.loads.push((path.clone(), sample));
+            if index == 0 {
+                round.peak = procfs::status(started.pid)?;
+                round.peak_cgroup_bytes = cgroup.peak_memory_bytes().ok();
             }
         }
-        (memory, loads)
+        Ok(round)
     }
 }
 
-#[derive(Clone, Copy)]
-enum Reading {
-    Now,
-    Peak,
-}
-
-/// The process's VmRSS/VmHWM and the cgroup's usage now or at its peak;
-/// what cannot be read is noted in the record and left out.
-fn sample(
-    pid: u32,
-    cgroup: Option<&memory::Cgroup>,
-    reading: Reading,
-    record: &mut ImageRecord,
-) -> (memory::ProcMemory, Option<u64>) {
-    let process = memory::proc_memory(pid)
-        .map_err(|e| record.fail("memory", &e))
-        .unwrap_or_default();
-    let usage = cgroup.and_then(|cgroup| {
-        match reading {
-            Reading::Now => cgroup.usage_bytes(),
-            Reading::Peak => cgroup.peak_bytes(),
-        }
-        .map_err(|e| record.fail("memory", &e))
-        .ok()
-    });
-    (process, usage)
+/// What a command-line image must print for its run to count.
+fn expected_output(spec: &ImageSpec) -> &'static str {
+    match spec.program() {
+        "hello" => "Hello world!",
+        // simple_script.py's file and the Rust one's both start so.
+        _ => "Hello from simple",
+    }
 }

@@ -20,9 +20,9 @@ pub struct Started {
     pub elapsed: Duration,
 }
 
-pub async fn start_server(docker: &Docker, tag: &str, path: &str) -> Result<Started> {
+pub async fn start_server(docker: &Docker, tag: &str, path: &str, cpus: f64) -> Result<Started> {
     let started = Instant::now();
-    let id = docker::create(docker, tag).await?;
+    let id = docker::create(docker, tag, cpus).await?;
     let up = async {
         docker::start(docker, &id).await?;
         let pid = docker::host_pid(docker, &id).await?;
@@ -45,9 +45,9 @@ pub struct CliRun {
     pub first_line: Option<String>,
 }
 
-pub async fn run_cli(docker: &Docker, tag: &str, expect: &str) -> Result<CliRun> {
+pub async fn run_cli(docker: &Docker, tag: &str, expect: &str, cpus: f64) -> Result<CliRun> {
     let started = Instant::now();
-    let id = docker::create(docker, tag).await?;
+    let id = docker::create(docker, tag, cpus).await?;
     let ran = async {
         docker::start(docker, &id).await?;
         docker::wait_exit(docker, &id).await?;

@@ -1,5 +1,7 @@
 //! Numbers as people read them, in the units Docker prints (decimal).
 
+use crate::record::Figure;
+
 pub fn bytes(value: f64) -> String {
     const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
     let mut value = value;
@@ -30,15 +32,33 @@ pub fn millis(ms: f64) -> String {
     }
 }
 
-pub fn opt_millis(ms: Option<f64>) -> String {
-    ms.map_or_else(dash, millis)
+pub fn micros(us: f64) -> String {
+    format!("{us:.1} µs")
 }
 
-pub fn times(x: Option<f64>) -> String {
-    match x {
-        Some(x) if x >= 100.0 => format!("{x:.0}x"),
-        Some(x) => format!("{x:.2}x"),
+pub fn per_second(value: f64) -> String {
+    if value >= 10_000.0 {
+        format!("{:.1}k", value / 1000.0)
+    } else {
+        format!("{value:.0}")
+    }
+}
+
+/// `median (min–max)` of a figure in the given unit; just the median when
+/// every round gave the same value; a dash when not measured.
+pub fn spread(figure: Option<&Figure>, unit: fn(f64) -> String) -> String {
+    match figure {
         None => dash(),
+        Some(f) if f.min == f.max => unit(f.median),
+        Some(f) => format!("{} ({}–{})", unit(f.median), unit(f.min), unit(f.max)),
+    }
+}
+
+pub fn times(x: f64) -> String {
+    if x >= 100.0 {
+        format!("{x:.0}x")
+    } else {
+        format!("{x:.2}x")
     }
 }
 
@@ -57,6 +77,16 @@ mod tests {
         assert_eq!(bytes(12.0), "12 B");
         assert_eq!(millis(12_345.0), "12.3 s");
         assert_eq!(millis(4.26), "4.3 ms");
-        assert_eq!(times(Some(1234.4)), "1234x");
+        assert_eq!(times(1234.4), "1234x");
+        assert_eq!(per_second(61_999.0), "62.0k");
+    }
+
+    #[test]
+    fn a_spread_shows_its_range_only_when_rounds_differ() {
+        let varied = Figure::of(&[7.2, 7.4, 7.3]).unwrap();
+        assert_eq!(spread(Some(&varied), micros), "7.3 µs (7.2 µs–7.4 µs)");
+        let steady = Figure::of(&[2.0, 2.0]).unwrap();
+        assert_eq!(spread(Some(&steady), times), "2.00x");
+        assert_eq!(spread(None, times), "–");
     }
 }

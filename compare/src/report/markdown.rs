@@ -1,16 +1,17 @@
 //! compare.md: the tables people read, the same numbers as compare.json.
+//! Every timing is shown as `median (min–max)` over the rounds.
 
 use std::fmt::Write;
 
-use super::format::{bytes, dash, opt_bytes, opt_millis, times};
+use super::format::{bytes, dash, micros, millis, opt_bytes, per_second, spread, times};
 use crate::record::{ImageRecord, Report};
 
 pub fn render(report: &Report) -> String {
     let mut md = String::new();
     header(&mut md, report);
     contents(&mut md, &report.images);
-    running(&mut md, &report.images);
-    load(&mut md, &report.images);
+    running(&mut md, report);
+    load(&mut md, report);
     ratios(&mut md, report);
     targets(&mut md, report);
     failures(&mut md, &report.images);
@@ -21,6 +22,7 @@ pub fn render(report: &Report) -> String {
 
 fn header(md: &mut String, r: &Report) {
     let m = &r.machine;
+    let s = &r.settings;
     let _ = writeln!(md, "# Image comparison\n");
     let _ = writeln!(
         md,
@@ -45,6 +47,18 @@ fn header(md: &mut String, r: &Report) {
         .collect();
     let _ = writeln!(md, "Host toolchains: {}.", toolchains.join("; "));
     let _ = writeln!(md, "Command: `{}`\n", r.command.join(" "));
+    let cpus: Vec<String> = s.cpus.iter().map(f64::to_string).collect();
+    let _ = writeln!(
+        md,
+        "{} rounds of start, memory, load and stop at {} CPU(s), every image once per round \
+         (the order reversed every other round); {} round(s) of builds. Each figure is the median \
+         over the rounds with its min–max; each ratio is taken within a round, then summarised. \
+         {}.\n",
+        s.rounds,
+        cpus.join(" and "),
+        s.build_rounds,
+        s.load_generator
+    );
 }
 
 fn contents(md: &mut String, images: &[ImageRecord]) {
@@ -67,6 +81,7 @@ fn contents(md: &mut String, images: &[ImageRecord]) {
             Some(user) => user.to_owned(),
             None => dash(),
         };
+        let build = i.build.as_ref();
         let _ = writeln!(
             md,
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
@@ -81,64 +96,72 @@ fn contents(md: &mut String, images: &[ImageRecord]) {
             i.has_shell
                 .map_or_else(dash, |s| if s { "yes" } else { "no" }.to_owned()),
             user,
-            opt_millis(i.build.as_ref().map(|b| b.cold_ms)),
-            opt_millis(i.build.as_ref().map(|b| b.warm_ms)),
+            spread(build.map(|b| &b.cold_ms), millis),
+            spread(build.map(|b| &b.warm_ms), millis),
         );
     }
     md.push('\n');
 }
 
-fn running(md: &mut String, images: &[ImageRecord]) {
+fn running(md: &mut String, r: &Report) {
     let _ = writeln!(md, "## Start, memory, stop\n");
     let _ = writeln!(
         md,
-        "| image | start (median) | idle VmRSS | idle VmHWM | peak VmHWM (load) | cgroup idle | cgroup peak | stop (median) | exit code |"
+        "| image | CPUs | start | idle VmRSS | peak VmHWM (load) | cgroup idle | cgroup peak | stop | exit code |"
     );
     let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for i in images {
-        let mem = i.memory.as_ref();
-        let exit = i
-            .stop
-            .as_ref()
-            .and_then(|s| s.exit_code)
-            .or(i.start.as_ref().and_then(|s| s.exit_code));
-        let _ = writeln!(
-            md,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            i.tag,
-            opt_millis(i.start.as_ref().map(|s| s.start_ms_median)),
-            opt_bytes(mem.and_then(|m| m.idle_vmrss_bytes).map(|b| b as f64)),
-            opt_bytes(mem.and_then(|m| m.idle_vmhwm_bytes).map(|b| b as f64)),
-            opt_bytes(mem.and_then(|m| m.peak_vmhwm_bytes).map(|b| b as f64)),
-            opt_bytes(
-                mem.and_then(|m| m.idle_cgroup_usage_bytes)
-                    .map(|b| b as f64)
-            ),
-            opt_bytes(
-                mem.and_then(|m| m.peak_cgroup_usage_bytes)
-                    .map(|b| b as f64)
-            ),
-            opt_millis(i.stop.as_ref().map(|s| s.stop_ms_median)),
-            exit.map_or_else(dash, |c| c.to_string()),
-        );
+    for i in &r.images {
+        for run in &i.runs {
+            let mem = run.memory.as_ref();
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                i.tag,
+                run.cpus,
+                spread(run.start_ms.as_ref(), millis),
+                spread(mem.and_then(|m| m.idle_vmrss_bytes.as_ref()), bytes),
+                spread(mem.and_then(|m| m.peak_vmhwm_bytes.as_ref()), bytes),
+                spread(mem.and_then(|m| m.idle_cgroup_usage_bytes.as_ref()), bytes),
+                spread(mem.and_then(|m| m.peak_cgroup_usage_bytes.as_ref()), bytes),
+                spread(run.stop_ms.as_ref(), millis),
+                run.exit_code.map_or_else(dash, |c| c.to_string()),
+            );
+        }
     }
     md.push('\n');
 }
 
-fn load(md: &mut String, images: &[ImageRecord]) {
-    if images.iter().all(|i| i.load.is_empty()) {
+fn load(md: &mut String, r: &Report) {
+    if r.images
+        .iter()
+        .all(|i| i.runs.iter().all(|run| run.loads.is_empty()))
+    {
         return;
     }
     let _ = writeln!(md, "## Under load\n");
-    let _ = writeln!(md, "| image | path | requests/s | p50 | p99 | errors |");
-    let _ = writeln!(md, "|---|---|---:|---:|---:|---:|");
-    for i in images {
-        for l in &i.load {
-            let _ = writeln!(
-                md,
-                "| {} | `{}` | {:.0} | {:.2} ms | {:.2} ms | {} |",
-                i.tag, l.path, l.requests_per_s, l.latency_p50_ms, l.latency_p99_ms, l.errors
-            );
+    let _ = writeln!(md, "{}.\n", r.settings.load_generator);
+    let _ = writeln!(
+        md,
+        "| image | CPUs | path | CPU per request | requests/s | p50 | p99 | p99.9 | errors |"
+    );
+    let _ = writeln!(md, "|---|---:|---|---:|---:|---:|---:|---:|---:|");
+    for i in &r.images {
+        for run in &i.runs {
+            for l in &run.loads {
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | `{}` | {} | {} | {} | {} | {} | {} |",
+                    i.tag,
+                    run.cpus,
+                    l.path,
+                    spread(l.cpu_us_per_request.as_ref(), micros),
+                    spread(Some(&l.requests_per_s), per_second),
+                    spread(Some(&l.latency_p50_ms), millis),
+                    spread(Some(&l.latency_p99_ms), millis),
+                    spread(Some(&l.latency_p99_9_ms), millis),
+                    l.errors.total(),
+                );
+            }
         }
     }
     md.push('\n');
@@ -148,55 +171,54 @@ fn ratios(md: &mut String, r: &Report) {
     if r.ratios.is_empty() {
         return;
     }
-    let _ = writeln!(md, "## Ratios (subject is N times better)\n");
+    let _ = writeln!(md, "## Ratios\n");
     let _ = writeln!(
         md,
-        "| subject | baseline | path | size | compressed | files | start | idle VmRSS | peak VmHWM | requests/s | p99 | cold build |"
+        "Each reads \"the subject is N times better\" (> 1: the subject wins): smaller, faster, \
+         fewer CPU-µs, more requests/s. Median over the rounds (min–max).\n"
     );
     let _ = writeln!(
         md,
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "| subject | baseline | measure | path | CPUs | subject is |"
     );
+    let _ = writeln!(md, "|---|---|---|---|---:|---:|");
     for x in &r.ratios {
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} |",
             x.subject,
             x.baseline,
-            x.subject_path
-                .as_deref()
-                .map_or_else(dash, |p| format!("`{p}`")),
-            times(x.size_times_smaller),
-            times(x.compressed_size_times_smaller),
-            times(x.file_count_times_fewer),
-            times(x.start_times_faster),
-            times(x.idle_vmrss_times_lower),
-            times(x.peak_vmhwm_times_lower),
-            times(x.requests_per_s_times_higher),
-            times(x.latency_p99_times_lower),
-            times(x.cold_build_times_faster),
+            x.measure,
+            x.path.as_deref().map_or_else(dash, |p| format!("`{p}`")),
+            x.cpus.map_or_else(dash, |c| c.to_string()),
+            spread(Some(&x.times), times),
         );
     }
     md.push('\n');
 }
 
-fn targets(md: &mut String, r: &Report) {
+pub fn targets(md: &mut String, r: &Report) {
     let _ = writeln!(md, "## Targets\n");
-    let _ = writeln!(md, "| target | measured | met |");
+    let _ = writeln!(
+        md,
+        "| target | measured (median, min–max) | verdict (on the median) |"
+    );
     let _ = writeln!(md, "|---|---|---|");
     for t in &r.targets {
-        let met = match t.met {
-            Some(true) => "met",
-            Some(false) => "**not met**",
-            None => "not measured",
+        let verdict = match (t.met, t.straddles) {
+            (Some(true), false) => "met",
+            (Some(true), true) => "met, but some rounds miss it",
+            (Some(false), false) => "not met",
+            (Some(false), true) => "not met, but some rounds meet it",
+            (None, _) => "not measured",
         };
-        let _ = writeln!(md, "| {} | {} | {} |", t.name, t.measured, met);
+        let _ = writeln!(md, "| {} | {} | {verdict} |", t.name, t.measured);
     }
     md.push('\n');
 }
 
 fn failures(md: &mut String, images: &[ImageRecord]) {
-    let failed: Vec<_> = images.iter().filter(|i| !i.errors.is_empty()).collect();
+    let failed: Vec<&ImageRecord> = images.iter().filter(|i| !i.errors.is_empty()).collect();
     if failed.is_empty() {
         return;
     }
@@ -244,23 +266,22 @@ fn how(md: &mut String, r: &Report) {
     let lines = [
         "- size: `docker image inspect .Size`; compressed: each layer tar of `docker save` gzipped (default level) on its own, summed, as a registry transfers it.".to_owned(),
         "- files: non-directory entries of the final filesystem (layers stacked, whiteouts applied); program run: the Entrypoint/Cmd program resolved in that filesystem.".to_owned(),
+        if s.build_rounds == 0 {
+            "- builds: not run (`--skip-build`).".to_owned()
+        } else {
+            format!("- builds: {} round(s), through `scripts/build-images.sh` as `make images` runs it; cold = `BUILD_FLAGS=--no-cache` (base images present); warm = the same script on a copy of the tree with one comment line appended to the image's source file, tagged `compare-warm/…`.", s.build_rounds)
+        },
         format!(
-            "- builds: {}cold = every stage with `nocache` (base images present); warm = rebuild after appending one comment line to the program's source, in the build context only.",
-            if s.built { "" } else { "not run (`--skip-build`); " }
-        ),
-        format!(
-            "- every container: {} CPU, {} MiB memory (HostConfig NanoCpus/Memory). Start: create + start to the first 200 answer on 127.0.0.1:8080 inside the container's network namespace (servers) or to the exit with the expected output (CLIs), median of {} runs.",
-            s.container_cpus,
+            "- every container: the round's CPU limit (HostConfig NanoCpus), {} MiB memory. Start: create + start to the first 200 answer on 127.0.0.1:8080 inside the container's network namespace (servers) or to the exit with the expected output (CLIs).",
             s.container_memory_bytes / (1024 * 1024),
-            s.start_runs
         ),
-        "- memory: VmRSS/VmHWM of the container's main process from /proc/<host pid>/status, idle = 1 s after the first answer, peak = VmHWM after the main path's load; cgroup = the container's memory cgroup usage and peak usage (pages the container touched first; file pages already cached are charged elsewhere).".to_owned(),
+        "- memory: VmRSS/VmHWM of the container's main process from /proc/<host pid>/status, idle = 1 s after the first answer, peak = VmHWM after the image's own path's load; cgroup = the container's memory cgroup usage and peak usage.".to_owned(),
         format!(
-            "- load: `{} -t{} -c{} -d{}s --latency` against {}, same for every server image.",
+            "- load: `{} -t{} -c{} -d{}s` against {}, read through a Lua `done()` hook that prints wrk's own numbers as JSON. CPU per request: the CPU time charged to the container's cgroup during the load (v1 `cpuacct.usage`, v2 `cpu.stat usage_usec`) divided by the requests completed.",
             s.load_tool, s.load_threads, s.load_connections, s.load_duration_s, s.load_target
         ),
         format!(
-            "- stop: wall time of `docker stop` (timeout {} s) through the API, median over all runs; exit code as the engine reports it.",
+            "- stop: wall time of `docker stop` (timeout {} s) through the API; exit code as the engine reports it.",
             s.stop_timeout_s
         ),
     ];

@@ -1,24 +1,31 @@
-//! The three files a run leaves in the output directory.
+//! The files a run leaves in the output directory: compare.json first, and
+//! everything else rendered from the same report (so `--from-json` can
+//! render them again): compare.md, the charts, the README's table.
 
 mod atomic;
 mod chart;
 pub mod format;
 mod json;
 mod markdown;
+mod readme;
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
 use crate::record::Report;
+use chart::{Bar, Chart};
 
-/// Writes compare.json, compare.md and compare.svg; returns their paths.
+/// Writes compare.json, compare.md and the four charts; returns their paths.
 pub fn write_all(report: &Report, out: &Path) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(out)?;
     let files = [
         ("compare.json", json::render(report)?),
         ("compare.md", markdown::render(report)),
-        ("compare.svg", chart::render(report)?),
+        ("compare.svg", size_chart(report)?),
+        ("compare-memory.svg", memory_chart(report)?),
+        ("compare-cpu.svg", cpu_chart(report)?),
+        ("compare-rps.svg", rps_chart(report)?),
     ];
     let mut written = Vec::new();
     for (name, text) in files {
@@ -30,3 +37,93 @@ pub fn write_all(report: &Report, out: &Path) -> Result<Vec<PathBuf>> {
 }
 
 pub use markdown::render as markdown;
+pub use readme::update as update_readme;
+
+fn size_chart(report: &Report) -> Result<String> {
+    let bars: Vec<Bar> = report
+        .images
+        .iter()
+        .filter_map(|i| {
+            i.size_bytes.map(|size| Bar {
+                label: i.tag.clone(),
+                image: i,
+                value: size as f64,
+                range: None,
+            })
+        })
+        .collect();
+    Chart {
+        title: "Image size (log scale): Rust vs original, multi-stage vs naive",
+        x_desc: "bytes as Docker reports them (docker image inspect .Size)",
+        log: true,
+        format: format::bytes,
+    }
+    .render(&bars)
+}
+
+/// Idle and peak resident memory of the servers, at the first CPU setting.
+fn memory_chart(report: &Report) -> Result<String> {
+    let cpus = report.settings.cpus.first().copied().unwrap_or(1.0);
+    let mut bars = Vec::new();
+    for image in &report.images {
+        let Some(memory) = image.at(cpus).and_then(|r| r.memory.as_ref()) else {
+            continue;
+        };
+        for (what, figure) in [
+            ("idle", &memory.idle_vmrss_bytes),
+            ("peak", &memory.peak_vmhwm_bytes),
+        ] {
+            if let Some(figure) = figure {
+                bars.push(Bar::of(format!("{} {what}", image.tag), image, figure));
+            }
+        }
+    }
+    Chart {
+        title: "Server memory (log scale): idle VmRSS, peak VmHWM under load",
+        x_desc: &format!("bytes resident, main process, at {cpus} CPU"),
+        log: true,
+        format: format::bytes,
+    }
+    .render(&bars)
+}
+
+fn cpu_chart(report: &Report) -> Result<String> {
+    let bars = load_bars(report, |l| l.cpu_us_per_request.as_ref());
+    Chart {
+        title: "CPU time per request (lower is better)",
+        x_desc: "µs of CPU charged to the container's cgroup per request",
+        log: false,
+        format: format::micros,
+    }
+    .render(&bars)
+}
+
+fn rps_chart(report: &Report) -> Result<String> {
+    let bars = load_bars(report, |l| Some(&l.requests_per_s));
+    Chart {
+        title: "Requests per second (higher is better; wrk shares the machine)",
+        x_desc: "requests/s, wrk -t2 -c64",
+        log: false,
+        format: format::per_second,
+    }
+    .render(&bars)
+}
+
+/// One bar per server, path and CPU setting.
+fn load_bars<'a>(
+    report: &'a Report,
+    value: fn(&crate::record::PathLoad) -> Option<&crate::record::Figure>,
+) -> Vec<Bar<'a>> {
+    let mut bars = Vec::new();
+    for image in &report.images {
+        for run in &image.runs {
+            for load in &run.loads {
+                if let Some(figure) = value(load) {
+                    let label = format!("{} {} · {} CPU", image.tag, load.path, run.cpus);
+                    bars.push(Bar::of(label, image, figure));
+                }
+            }
+        }
+    }
+    bars
+}

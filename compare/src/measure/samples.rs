@@ -1,0 +1,109 @@
+//! The rounds of one image under one CPU limit, gathered as they come and
+//! summarised into a record once every round is in.
+
+use std::collections::BTreeMap;
+
+use testkit::wrk;
+
+use super::{CliRound, ServerRound};
+use crate::record::{CpusRun, Figure, Memory, PathLoad};
+
+#[derive(Debug, Default)]
+pub struct Samples {
+    start_ms: Vec<f64>,
+    stop_ms: Vec<f64>,
+    exit_code: Option<i64>,
+    first_line: Option<String>,
+    idle_vmrss: Vec<f64>,
+    peak_vmhwm: Vec<f64>,
+    idle_cgroup: Vec<f64>,
+    peak_cgroup: Vec<f64>,
+    cgroup_version: Option<String>,
+    loads: BTreeMap<String, PathSamples>,
+    /// Paths in the order first loaded (BTreeMap sorts them).
+    path_order: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+struct PathSamples {
+    requests: Vec<u64>,
+    requests_per_s: Vec<f64>,
+    cpu_us_per_request: Vec<f64>,
+    p50: Vec<f64>,
+    p90: Vec<f64>,
+    p99: Vec<f64>,
+    p99_9: Vec<f64>,
+    errors: wrk::Errors,
+}
+
+impl Samples {
+    pub fn add_cli(&mut self, round: CliRound) {
+        self.start_ms.push(round.start_ms);
+        self.exit_code = round.exit_code;
+        self.first_line = round.first_line;
+    }
+
+    pub fn add_server(&mut self, round: ServerRound) {
+        self.start_ms.push(round.start_ms);
+        self.stop_ms.extend(round.stop_ms);
+        self.exit_code = round.exit_code;
+        let bytes = |v: Option<u64>| v.map(|v| v as f64);
+        self.idle_vmrss.extend(bytes(round.idle.vm_rss_bytes));
+        self.peak_vmhwm.extend(bytes(round.peak.vm_hwm_bytes));
+        self.idle_cgroup.extend(bytes(round.idle_cgroup_bytes));
+        self.peak_cgroup.extend(bytes(round.peak_cgroup_bytes));
+        self.cgroup_version = round.cgroup_version;
+        for (path, sample) in round.loads {
+            if !self.path_order.contains(&path) {
+                self.path_order.push(path.clone());
+            }
+            let into = self.loads.entry(path).or_default();
+            let report = &sample.report;
+            let ms = |us: u64| us as f64 / 1000.0;
+            into.requests.push(report.requests);
+            into.requests_per_s.push(report.requests_per_s());
+            into.cpu_us_per_request.extend(sample.cpu_us_per_request);
+            into.p50.push(ms(report.latency_us.p50));
+            into.p90.push(ms(report.latency_us.p90));
+            into.p99.push(ms(report.latency_us.p99));
+            into.p99_9.push(ms(report.latency_us.p99_9));
+            into.errors = into.errors + report.errors;
+        }
+    }
+
+    pub fn summary(&self, cpus: f64) -> CpusRun {
+        let server = !self.path_order.is_empty();
+        CpusRun {
+            cpus,
+            start_ms: Figure::of(&self.start_ms),
+            stop_ms: Figure::of(&self.stop_ms),
+            exit_code: self.exit_code,
+            output_first_line: self.first_line.clone(),
+            memory: server.then(|| Memory {
+                idle_vmrss_bytes: Figure::of(&self.idle_vmrss),
+                peak_vmhwm_bytes: Figure::of(&self.peak_vmhwm),
+                idle_cgroup_usage_bytes: Figure::of(&self.idle_cgroup),
+                peak_cgroup_usage_bytes: Figure::of(&self.peak_cgroup),
+                cgroup_version: self.cgroup_version.clone(),
+            }),
+            loads: self
+                .path_order
+                .iter()
+                .filter_map(|path| {
+                    let s = &self.loads[path];
+                    Some(PathLoad {
+                        path: path.clone(),
+                        requests: s.requests.clone(),
+                        requests_per_s: Figure::of(&s.requests_per_s)?,
+                        cpu_us_per_request: Figure::of(&s.cpu_us_per_request),
+                        latency_p50_ms: Figure::of(&s.p50)?,
+                        latency_p90_ms: Figure::of(&s.p90)?,
+                        latency_p99_ms: Figure::of(&s.p99)?,
+                        latency_p99_9_ms: Figure::of(&s.p99_9)?,
+                        errors: s.errors,
+                    })
+                })
+                .collect(),
+        }
+    }
+}

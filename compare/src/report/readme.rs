@@ -1,0 +1,124 @@
+//! The README's results table, rendered from the report and written
+//! between two markers, so the README never carries hand-copied numbers.
+
+use std::fmt::Write;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+
+use super::atomic;
+use super::format::{bytes, micros, millis, opt_bytes, per_second, spread};
+use crate::record::Report;
+
+pub const BEGIN: &str =
+    "<!-- compare:begin (generated from results/compare.json by `make compare`; do not edit) -->";
+pub const END: &str = "<!-- compare:end -->";
+
+/// The summary: one row per image, then the targets.
+pub fn summary(report: &Report) -> String {
+    let s = &report.settings;
+    let mut md = String::new();
+    let _ = writeln!(
+        md,
+        "Measured {} on {} cores; {} rounds, median (min–max). Load columns are the image's own \
+         path (`/who`, or `/` for web); CPU per request is the CPU time charged to the container \
+         per request; wrk shares the machine.\n",
+        report.date, report.machine.cpu_cores, s.rounds
+    );
+    let cpus: Vec<f64> = s.cpus.clone();
+    let mut head = "| image | size | compressed | start | idle VmRSS | peak VmHWM".to_owned();
+    let mut rule = "|---|---:|---:|---:|---:|---:".to_owned();
+    for c in &cpus {
+        let _ = write!(head, " | CPU/request, {c} CPU | requests/s, {c} CPU");
+        rule.push_str("|---:|---:");
+    }
+    let _ = writeln!(md, "{head} |\n{rule}|");
+    for i in &report.images {
+        let first = cpus.first().and_then(|&c| i.at(c));
+        let memory = first.and_then(|r| r.memory.as_ref());
+        let _ = write!(
+            md,
+            "| {} | {} | {} | {} | {} | {}",
+            i.tag,
+            opt_bytes(i.size_bytes.map(|b| b as f64)),
+            opt_bytes(i.compressed_size_bytes.map(|b| b as f64)),
+            spread(first.and_then(|r| r.start_ms.as_ref()), millis),
+            spread(memory.and_then(|m| m.idle_vmrss_bytes.as_ref()), bytes),
+            spread(memory.and_then(|m| m.peak_vmhwm_bytes.as_ref()), bytes),
+        );
+        for &c in &cpus {
+            let load = i.at(c).and_then(|r| r.loads.first());
+            let _ = write!(
+                md,
+                " | {} | {}",
+                spread(load.and_then(|l| l.cpu_us_per_request.as_ref()), micros),
+                spread(load.map(|l| &l.requests_per_s), per_second),
+            );
+        }
+        md.push_str(" |\n");
+    }
+    md.push('\n');
+    super::markdown::targets(&mut md, report);
+    md
+}
+
+/// Replaces what is between the markers of `path` with the summary.
+pub fn update(report: &Report, path: &Path) -> Result<()> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let updated =
+        replace_block(&text, &summary(report)).with_context(|| format!("{}", path.display()))?;
+    atomic::write(path, updated.as_bytes())
+}
+
+/// `text` with the block between the markers replaced by `block`.
+pub fn replace_block(text: &str, block: &str) -> Result<String> {
+    let (Some(begin), Some(end)) = (text.find(BEGIN), text.find(END)) else {
+        bail!("no {BEGIN} … {END} markers");
+    };
+    if end < begin {
+        bail!("the compare markers are in the wrong order");
+    }
+    Ok(format!(
+        "{}{BEGIN}\n{block}{}",
+        &text[..begin],
+        &text[end..]
+    ))
+}
+
+/// What is between the markers now.
+#[cfg(test)]
+fn current_block(text: &str) -> Option<&str> {
+    let begin = text.find(BEGIN)? + BEGIN.len() + 1;
+    let end = text.find(END)?;
+    text.get(begin..end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_block_between_the_markers_changes() {
+        let text = format!("intro\n{BEGIN}\nold\n{END}\nrest\n");
+        let updated = replace_block(&text, "new\n").unwrap();
+        assert_eq!(updated, format!("intro\n{BEGIN}\nnew\n{END}\nrest\n"));
+        assert_eq!(current_block(&updated), Some("new\n"));
+        assert!(replace_block("no markers", "x").is_err());
+    }
+
+    /// The README's table is the committed results' summary, not a copy by hand.
+    #[test]
+    fn the_readme_shows_the_committed_results() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let json = std::fs::read(root.join("results/compare.json")).unwrap();
+        let report: Report = serde_json::from_slice(&json).unwrap();
+        let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+        assert_eq!(
+            current_block(&readme),
+            Some(summary(&report).as_str()),
+            "README.md's results differ from results/compare.json: run \
+             `cargo run -p compare -- --from-json results/compare.json --readme README.md`"
+        );
+    }
+}
