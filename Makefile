@@ -3,7 +3,7 @@
 #
 # Common uses:
 #   make bootstrap          # once on a fresh Debian machine (as root)
-#   make images             # all 14 images, e.g. who:rust, who:go-naive
+#   make images             # every image of docker/images.tsv, e.g. who:rust
 #   make images IMAGES=who:rust        # just one (or a few)
 #   make images STANDINS=0  # official base images from a registry
 #   make images BUILD_FLAGS=--no-cache  # time a cold build
@@ -13,23 +13,17 @@
 #
 # Recipes longer than a line live in scripts/ (bash strict mode).
 
-# Every image tag is PROGRAM:VARIANT; VARIANT is docker/VARIANT.Dockerfile.
-IMAGES ?= who:rust who:rust-naive who:go who:go-naive \
-	hello:rust hello:rust-naive hello:go hello:go-naive \
-	web:go web:go-naive \
-	simple-script:rust simple-script:rust-naive simple-script:python simple-script:python-naive
+# Every image is a line of docker/images.tsv (tag, Dockerfile, stage, ...);
+# the tags are its first column.
+IMAGES ?= $(shell awk '!/^\#/ && NF { print $$1 }' docker/images.tsv)
 # auto: an official base if the daemon has it, else its local stand-in;
 # 1: always the stand-ins; 0: always the official images (pulled).
 STANDINS ?= auto
-# OCI label values and the reproducible timestamp, from git when there is one.
-VERSION ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
-REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
-SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
-CREATED ?= $(shell date -u -d @$(SOURCE_DATE_EPOCH) +%Y-%m-%dT%H:%M:%SZ)
-SOURCE ?= $(shell sed -n 's/^repository = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 # Extra docker build options, e.g. --no-cache to time a cold build.
 BUILD_FLAGS ?=
-export STANDINS BUILD_FLAGS VERSION REVISION SOURCE_DATE_EPOCH CREATED SOURCE
+# The labels' values (version, commit, time, source) are derived by
+# scripts/lib.sh, so a direct scripts/build-images.sh builds the same images.
+export STANDINS BUILD_FLAGS
 
 .PHONY: bootstrap stand-ins images lint lint-rust lint-docker lint-deploy test compare
 
@@ -42,7 +36,7 @@ bootstrap:
 stand-ins: bootstrap
 	scripts/stand-ins.sh
 
-# Build $(IMAGES), each from docker/VARIANT.Dockerfile.
+# Build $(IMAGES), each as its row of docker/images.tsv says.
 images: stand-ins
 	scripts/build-images.sh $(IMAGES)
 

@@ -46,14 +46,12 @@ RUN /out/simple-script generate --out /out/output.txt
 
 # oci: what every final image shares, said once: labels and a non-root user
 # (numeric, so scratch needs no /etc/passwd). Each final adds its title.
+# The source and revision labels are added by scripts/build-images.sh
+# (`--label`), and only when known: from a git remote and a commit.
 FROM scratch AS oci
 ARG VERSION=unknown
-ARG REVISION=unknown
 ARG CREATED=unknown
-ARG SOURCE=https://github.com/example/rust-multi-stage
-LABEL org.opencontainers.image.source="${SOURCE}" \
-      org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.revision="${REVISION}" \
+LABEL org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.created="${CREATED}" \
       org.opencontainers.image.licenses="MIT OR Apache-2.0"
 USER 65532:65532

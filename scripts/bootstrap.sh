@@ -12,7 +12,7 @@ installed() { [[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == *"ok instal
 # Debian packages. A docker from elsewhere (Docker Engine) counts as docker.
 missing=()
 command -v dockerd >/dev/null || missing+=(docker.io)
-for pkg in debootstrap busybox-static wrk hyperfine docker-compose; do
+for pkg in debootstrap busybox-static wrk docker-compose; do
   installed "$pkg" || missing+=("$pkg")
 done
 python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)

@@ -1,15 +1,31 @@
 #!/usr/bin/env bash
-# Builds images named PROGRAM:VARIANT, e.g. who:rust or web:go-naive.
-# The tag is the whole interface: VARIANT names docker/VARIANT.Dockerfile and
-# PROGRAM picks the stage (--target) or the APP build arg, whichever that
-# Dockerfile has. Base images come from scripts/lib.sh's base_for.
+# Builds images named PROGRAM:VARIANT, e.g. who:rust or web:go-naive, each
+# as its row of docker/images.tsv says: the Dockerfile, and the stage that
+# becomes `--target STAGE` (when the Dockerfile has `FROM ... AS STAGE`)
+# or `--build-arg APP=STAGE` (when it declares `ARG APP`). A tag not in the
+# catalog is an error. Base images come from scripts/lib.sh's base_for, the
+# labels' metadata from its image_metadata.
 # Quiet on success: one line per image; the full log goes to $LOG_DIR.
+#
+#   scripts/build-images.sh TAG...          build them
+#   scripts/build-images.sh --bases TAG...  build nothing; print, per tag,
+#                                           `TAG<tab>ARG<tab>IMAGE` for each
+#                                           base image its build would use
 set -euo pipefail
+# The build context, resolved from where the caller stands: the repository
+# by default; a copy of it (e.g. with a one-line change) is built with this
+# repository's catalog and metadata, so the layers it shares hit the cache.
+CONTEXT=$(cd "${CONTEXT:-$(dirname "$0")/..}" && pwd)
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh
 
-[ $# -gt 0 ] || die "usage: $0 PROGRAM:VARIANT..."
+mode=build
+if [ "${1:-}" = --bases ]; then
+  mode=bases
+  shift
+fi
+[ $# -gt 0 ] || die "usage: $0 [--bases] PROGRAM:VARIANT..."
 LOG_DIR=${LOG_DIR:-target/image-logs}
 # Tag as ${TAG_PREFIX}PROGRAM:VARIANT, e.g. for a test build beside the real one.
 TAG_PREFIX=${TAG_PREFIX:-}
@@ -18,32 +34,60 @@ read -r -a extra <<<"${BUILD_FLAGS:-}"
 # The legacy builder, which any client has; DOCKER_BUILDKIT=1 works too
 # (with a client that has BuildKit: buildx, or the 20.10 CLI).
 export DOCKER_BUILDKIT=${DOCKER_BUILDKIT:-0}
-# Metadata passed to the Dockerfiles that declare it (the Makefile sets it).
-: "${VERSION:=unknown}" "${REVISION:=unknown}" "${CREATED:=unknown}" "${SOURCE:=unknown}"
-: "${SOURCE_DATE_EPOCH:=0}"
-APP=
+
+# Every tag's Dockerfile and stage, checked before anything is built.
+declare -A file_of stage_of
+for image in "$@"; do
+  row=$(catalog_row "$image")
+  read -r _ dockerfile stage _ <<<"$row"
+  file=$CONTEXT/docker/$dockerfile
+  [ -f "$file" ] || die "$image: there is no $file"
+  file_of[$image]=$file stage_of[$image]=$stage
+done
+
+# bases FILE: `ARG<tab>IMAGE` for each base image a build of FILE uses.
+bases() {
+  local name official
+  while IFS='=' read -r name official; do
+    printf '%s\t%s\n' "$name" "$(base_for "$official")"
+  done < <(image_args "$1")
+}
+
+if [ $mode = bases ]; then
+  for image in "$@"; do
+    bases "${file_of[$image]}" | sed "s|^|$image\t|"
+  done
+  exit 0
+fi
+
+image_metadata
 mkdir -p "$LOG_DIR"
 
-# build_args FILE PROGRAM: the docker build options for one image.
+# build_args FILE STAGE: the docker build options for one image.
 build_args() {
-  local file=$1 name official
-  while IFS='=' read -r name official; do
-    printf '%s\n' --build-arg "$name=$(base_for "$official")"
-  done < <(image_args "$file")
-  if grep -q "^FROM .* AS $2\$" "$file"; then printf '%s\n' --target "$2"; fi
-  for name in APP VERSION REVISION CREATED SOURCE SOURCE_DATE_EPOCH; do
+  local file=$1 stage=$2 name image
+  while IFS=$'\t' read -r name image; do
+    printf '%s\n' --build-arg "$name=$image"
+  done < <(bases "$file")
+  if grep -q "^FROM .* AS $stage\$" "$file"; then printf '%s\n' --target "$stage"; fi
+  if grep -q "^ARG APP\b" "$file"; then printf '%s\n' --build-arg "APP=$stage"; fi
+  for name in VERSION CREATED SOURCE_DATE_EPOCH; do
     if grep -q "^ARG $name\b" "$file"; then printf '%s\n' --build-arg "$name=${!name}"; fi
   done
+  # The Dockerfiles that carry OCI labels get these two as well, but only
+  # when known: no label beats a made-up one.
+  if grep -q '^LABEL org\.opencontainers\.image\.' "$file"; then
+    if [ -n "$SOURCE" ]; then printf '%s\n' --label "org.opencontainers.image.source=$SOURCE"; fi
+    if [ -n "$REVISION" ]; then printf '%s\n' --label "org.opencontainers.image.revision=$REVISION"; fi
+  fi
 }
 
 for image in "$@"; do
-  APP=${image%%:*}
-  file=docker/${image#*:}.Dockerfile
-  [ -f "$file" ] || die "$image: there is no $file"
+  file=${file_of[$image]}
   log=$LOG_DIR/${image/:/-}.log
-  mapfile -t args < <(build_args "$file" "$APP")
+  mapfile -t args < <(build_args "$file" "${stage_of[$image]}")
   start=$SECONDS
-  if ! docker build -f "$file" -t "$TAG_PREFIX$image" "${args[@]}" "${extra[@]}" . >"$log" 2>&1; then
+  if ! docker build -f "$file" -t "$TAG_PREFIX$image" "${args[@]}" "${extra[@]}" "$CONTEXT" >"$log" 2>&1; then
     tail -n 30 "$log" >&2
     die "$image failed to build; full log: $log"
   fi

@@ -37,6 +37,92 @@ base_for() {
   esac
 }
 
+# The repository these scripts live in (its metadata labels the images,
+# whatever build context a caller points the build at).
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CATALOG=$REPO_ROOT/docker/images.tsv
+
+# catalog_row TAG: the catalog's row for TAG (its columns, space-separated);
+# fails with one line when TAG is not in docker/images.tsv.
+catalog_row() {
+  local row
+  row=$(awk -v tag="$1" '!/^#/ && $1 == tag { print; exit }' "$CATALOG")
+  [ -n "$row" ] || die "$1 is not in docker/images.tsv (its tags: $(catalog_tags | paste -sd' '))"
+  printf '%s\n' "$row"
+}
+
+# catalog_tags: every tag of the catalog, one a line.
+catalog_tags() {
+  awk '!/^#/ && NF { print $1 }' "$CATALOG"
+}
+
+# public_url URL: a git remote's URL as a public https:// address, or
+# nothing for a remote a stranger could not open (a local path, file://).
+# https://user:token@host/o/r.git -> https://host/o/r;
+# git@host:o/r.git and ssh://git@host[:port]/o/r -> https://host/o/r.
+public_url() {
+  local url=$1
+  case $url in
+    http://* | https://*) ;;
+    ssh://*)
+      url=${url#ssh://}
+      url=${url#*@}
+      local host=${url%%/*}
+      url=https://${host%%:*}/${url#*/}
+      ;;
+    *@*:*)
+      url=${url#*@}
+      url=https://${url%%:*}/${url#*:}
+      ;;
+    *) return 0 ;;
+  esac
+  local scheme=${url%%://*} rest=${url#*://}
+  local authority=${rest%%/*} path=
+  [ "$rest" = "$authority" ] || path=/${rest#*/}
+  authority=${authority##*@}
+  path=${path%/}
+  path=${path%.git}
+  [ -n "$authority" ] || return 0
+  printf '%s://%s%s\n' "$scheme" "$authority" "$path"
+}
+
+# image_metadata: the values that label the images and date their files,
+# each derived here unless already set in the environment, so that
+# scripts/build-images.sh run directly and `make images` build the same
+# images. All come from $REPO_ROOT, never from a build context elsewhere.
+#   VERSION            Cargo.toml's [workspace.package] version
+#   REVISION           the commit (git rev-parse HEAD)
+#   SOURCE_DATE_EPOCH  the last commit's time
+#   CREATED            SOURCE_DATE_EPOCH as an RFC 3339 UTC time
+#   SOURCE             the `origin` remote, when it is a public URL
+# Without git (a tarball), there is no commit to name: REVISION stays empty
+# and its label is left out rather than made up; SOURCE_DATE_EPOCH is then
+# Cargo.toml's mtime, which `git archive` sets to the commit's time. An
+# empty SOURCE leaves that label out too: the address is not known.
+image_metadata() {
+  local git=(git -C "$REPO_ROOT")
+  if [ -z "${VERSION:-}" ]; then
+    VERSION=$(awk -F'"' '/^\[/ { section = $0 } section == "[workspace.package]" && /^version *=/ { print $2; exit }' \
+      "$REPO_ROOT/Cargo.toml")
+    [ -n "$VERSION" ] || die "no version in $REPO_ROOT/Cargo.toml's [workspace.package]"
+  fi
+  local in_git=
+  if "${git[@]}" rev-parse --git-dir >/dev/null 2>&1; then in_git=1; fi
+  if [ -z "${REVISION:-}" ] && [ -n "$in_git" ]; then REVISION=$("${git[@]}" rev-parse HEAD); fi
+  if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
+    if [ -n "$in_git" ]; then
+      SOURCE_DATE_EPOCH=$("${git[@]}" log -1 --format=%ct)
+    else
+      SOURCE_DATE_EPOCH=$(stat -c %Y "$REPO_ROOT/Cargo.toml")
+    fi
+  fi
+  if [ -z "${CREATED:-}" ]; then CREATED=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%dT%H:%M:%SZ); fi
+  if [ -z "${SOURCE:-}" ] && [ -n "$in_git" ]; then
+    SOURCE=$(public_url "$("${git[@]}" remote get-url origin 2>/dev/null || true)")
+  fi
+  REVISION=${REVISION:-} SOURCE=${SOURCE:-}
+}
+
 case $STANDINS in
   auto | 0 | 1) ;;
   *) die "STANDINS must be auto, 0 or 1 (got '$STANDINS')" ;;

@@ -1,10 +1,16 @@
 //! The images, built by `make images`: real `docker run`, requests only to
-//! ports published on 127.0.0.1.
+//! ports published on 127.0.0.1. Which images there are comes from
+//! docker/images.tsv (testkit's `catalog`).
 
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use testkit::docker::{docker, docker_status, image_field, image_files, Container};
-use testkit::{http_get, CommandExt};
+use testkit::catalog::{self, Kind};
+use testkit::docker::{
+    docker, docker_status, image_field, image_files, image_labels, Container, TestImage,
+};
+use testkit::{http_get, CommandExt, Outcome};
 
 /// The Rust multi-stage images: what each must hold, and nothing more.
 const SCRATCH_IMAGES: &[(&str, &[&str])] = &[
@@ -21,27 +27,17 @@ const SIZE_BUDGETS: &[(&str, u64)] = &[
     ("simple-script:rust", 650_000),
 ];
 
-/// `docker run -d` of a server image with 8080 published on a free 127.0.0.1 port.
+/// `docker run -d` of a server image with 8080 published on a free 127.0.0.1
+/// port, once it answers on its own path (the first of its catalog row).
 fn serve(image: &str, extra: &[&str]) -> (Container, String) {
+    let own_path = catalog::image(image).paths[0].clone();
     let mut args = vec!["-p", "127.0.0.1::8080"];
     args.extend_from_slice(extra);
     args.push(image);
     let container = Container::run(&args);
     let base = format!("http://127.0.0.1:{}", container.published_port());
-    container.wait_until_serving(
-        &format!("{base}{}", probe_path(image)),
-        Duration::from_secs(20),
-    );
+    container.wait_until_serving(&format!("{base}{own_path}"), Duration::from_secs(20));
     (container, base)
-}
-
-/// web:go only answers `/`; the others have `/who`.
-fn probe_path(image: &str) -> &'static str {
-    if image.starts_with("web:") {
-        "/"
-    } else {
-        "/who"
-    }
 }
 
 /// `docker run --rm IMAGE` of a command-line image; its stdout.
@@ -51,6 +47,16 @@ fn run_to_completion(image: &str) -> String {
 
 #[test]
 fn rust_scratch_images_hold_exactly_their_files() {
+    let listed: Vec<&str> = SCRATCH_IMAGES.iter().map(|(image, _)| *image).collect();
+    let built: Vec<String> = catalog::images()
+        .into_iter()
+        .filter(|image| image.dockerfile == "rust.Dockerfile")
+        .map(|image| image.tag)
+        .collect();
+    assert_eq!(
+        built, listed,
+        "SCRATCH_IMAGES must list every rust.Dockerfile image of docker/images.tsv"
+    );
     for (image, expected) in SCRATCH_IMAGES {
         assert_eq!(image_files(image), *expected, "{image}");
     }
@@ -85,17 +91,17 @@ fn rust_scratch_images_run_as_user_65532() {
 
 #[test]
 fn rust_scratch_images_carry_the_oci_labels() {
-    let labels = [
-        "title",
-        "description",
-        "source",
-        "version",
-        "revision",
-        "licenses",
-        "created",
-    ];
+    let mut labels = vec!["title", "description", "version", "licenses", "created"];
+    // These two only when scripts/lib.sh knows them (a git commit, a public
+    // `origin` remote): no label beats a made-up one.
+    for (label, variable) in [("revision", "REVISION"), ("source", "SOURCE")] {
+        let known = with_lib_sh(&format!("image_metadata && printf %s \"${variable}\""));
+        if !known.stdout.is_empty() {
+            labels.push(label);
+        }
+    }
     for (image, _) in SCRATCH_IMAGES {
-        for label in labels {
+        for label in &labels {
             let value = image_field(
                 image,
                 &format!("{{{{index .Config.Labels \"org.opencontainers.image.{label}\"}}}}"),
@@ -169,43 +175,58 @@ fn simple_script_rust_shows_the_output_txt_made_at_build_time() {
 
 #[test]
 fn every_server_image_answers_on_8080() {
-    let cases = [
-        ("who:rust-naive", "/who"),
-        ("who:go", "/who"),
-        ("who:go-naive", "/who"),
-        ("web:go", "/"),
-        ("web:go-naive", "/"),
-    ];
-    for (image, path) in cases {
-        let (container, base) = serve(image, &[]);
-        let (status, body) = http_get(&format!("{base}{path}"));
-        assert_eq!(status, 200, "{image} {path}");
-        if path == "/who" {
-            assert_eq!(body, container.field("{{.Config.Hostname}}"), "{image}");
-        } else {
-            assert_eq!(
-                body, "Hello World from Go in minimal Docker container\n",
-                "{image}"
-            );
+    let servers: Vec<_> = catalog::images()
+        .into_iter()
+        .filter(|image| image.kind == Kind::Server)
+        .collect();
+    assert!(!servers.is_empty(), "no server in docker/images.tsv");
+    for image in servers {
+        let tag = &image.tag;
+        let (container, base) = serve(tag, &[]);
+        // Its load paths: `/who` answers the hostname, `/` a greeting.
+        for path in &image.paths {
+            let (status, body) = http_get(&format!("{base}{path}"));
+            assert_eq!(status, 200, "{tag} {path}");
+            match path.as_str() {
+                "/who" => assert_eq!(body, container.field("{{.Config.Hostname}}"), "{tag}"),
+                "/" => {
+                    let language = match image.language.as_str() {
+                        "rust" => "Rust",
+                        "go" => "Go",
+                        other => panic!("{tag}: no greeting known in {other}"),
+                    };
+                    let greeting =
+                        format!("Hello World from {language} in minimal Docker container\n");
+                    assert_eq!(body, greeting, "{tag}");
+                }
+                other => panic!("{tag}: no answer known for {other}"),
+            }
         }
     }
 }
 
+/// The command-line images of PROGRAM in the catalog, by tag.
+fn cli_images_of(program: &str) -> Vec<String> {
+    let tags: Vec<String> = catalog::images()
+        .into_iter()
+        .filter(|image| image.kind == Kind::Cli && image.program() == program)
+        .map(|image| image.tag)
+        .collect();
+    assert!(!tags.is_empty(), "no {program} image in docker/images.tsv");
+    tags
+}
+
 #[test]
 fn every_hello_image_prints_hello_world() {
-    for image in ["hello:rust-naive", "hello:go", "hello:go-naive"] {
-        assert_eq!(run_to_completion(image), "Hello world!\n", "{image}");
+    for image in cli_images_of("hello") {
+        assert_eq!(run_to_completion(&image), "Hello world!\n", "{image}");
     }
 }
 
 #[test]
 fn every_simple_script_image_shows_a_file_made_at_build_time() {
-    for image in [
-        "simple-script:rust-naive",
-        "simple-script:python",
-        "simple-script:python-naive",
-    ] {
-        let shown = run_to_completion(image);
+    for image in cli_images_of("simple-script") {
+        let shown = run_to_completion(&image);
         assert!(
             shown.contains("This file was generated"),
             "{image} showed {shown:?}"
@@ -215,35 +236,148 @@ fn every_simple_script_image_shows_a_file_made_at_build_time() {
 
 #[test]
 fn naive_images_are_far_bigger_than_their_multi_stage_twins() {
-    for program in ["who", "hello", "simple-script"] {
-        let twins = if program == "simple-script" {
-            ["rust", "python"]
-        } else {
-            ["rust", "go"]
-        };
-        for language in twins {
-            let size = |tag: &str| -> u64 {
-                image_field(&format!("{program}:{tag}"), "{{.Size}}")
-                    .parse()
-                    .unwrap()
-            };
-            let (multi, naive) = (size(language), size(&format!("{language}-naive")));
+    let size = |tag: &str| -> u64 { image_field(tag, "{{.Size}}").parse().unwrap() };
+    let pairs: Vec<_> = catalog::images()
+        .into_iter()
+        .filter_map(|image| Some((image.naive?, image.tag)))
+        .collect();
+    assert!(!pairs.is_empty(), "no naive twin in docker/images.tsv");
+    for (naive_tag, multi_tag) in pairs {
+        let (multi, naive) = (size(&multi_tag), size(&naive_tag));
+        assert!(
+            naive > 10 * multi,
+            "{naive_tag} is {naive} bytes, its multi-stage twin {multi_tag} {multi}"
+        );
+    }
+}
+
+const SOURCE_LABEL: &str = "org.opencontainers.image.source";
+
+/// The workspace root, where the Makefile and scripts/ are.
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+/// `bash -c SCRIPT` in the workspace root, with scripts/lib.sh sourced.
+fn with_lib_sh(script: &str) -> Outcome {
+    Command::new("bash")
+        .current_dir(root())
+        .args(["-c", &format!("source scripts/lib.sh && {script}")])
+        .outcome()
+        .expect_success()
+}
+
+/// A tag prefix no other build or test run uses, e.g. `catalog-test-41-1732…/`.
+fn unique_prefix(name: &str) -> String {
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{name}-{}-{nonce}/", std::process::id())
+}
+
+/// Builds `tag` with the real scripts/build-images.sh under `prefix`, from
+/// `context` (the workspace when `None`), logging to `logs`; the image is
+/// removed when the returned guard drops.
+fn build_images_sh(tag: &str, prefix: &str, context: Option<&Path>, logs: &Path) -> TestImage {
+    let mut command = Command::new(root().join("scripts/build-images.sh"));
+    command
+        .arg(tag)
+        .env("TAG_PREFIX", prefix)
+        .env("LOG_DIR", logs);
+    if let Some(context) = context {
+        command.env("CONTEXT", context);
+    }
+    let built = TestImage {
+        tag: format!("{prefix}{tag}"),
+    };
+    command.outcome().expect_success();
+    built
+}
+
+#[test]
+fn lib_sh_makes_a_public_source_url_of_the_origin_remote_or_none() {
+    let cases = [
+        ("https://github.com/o/r.git", "https://github.com/o/r"),
+        ("https://github.com/o/r", "https://github.com/o/r"),
+        (
+            "https://user:token@github.com/o/r.git",
+            "https://github.com/o/r",
+        ),
+        ("git@github.com:o/r.git", "https://github.com/o/r"),
+        (
+            "ssh://git@gitlab.com:2222/o/r.git",
+            "https://gitlab.com/o/r",
+        ),
+        ("/srv/git/r.git", ""),
+        ("../r", ""),
+        ("file:///srv/git/r.git", ""),
+        ("", ""),
+    ];
+    for (remote, expected) in cases {
+        let derived = with_lib_sh(&format!("public_url '{remote}'")).stdout;
+        assert_eq!(derived.trim_end(), expected, "{remote:?}");
+    }
+}
+
+#[test]
+fn no_image_label_is_a_placeholder_and_the_source_is_the_derived_one() {
+    // What scripts/lib.sh derives for this checkout: empty when there is no
+    // public `origin` remote, and then no image may claim a source.
+    let source = with_lib_sh("image_metadata && printf %s \"$SOURCE\"").stdout;
+    for image in catalog::images() {
+        let tag = &image.tag;
+        let labels = image_labels(tag);
+        for (key, value) in &labels {
+            let lower = value.to_lowercase();
             assert!(
-                naive > 10 * multi,
-                "{program}:{language}-naive is {naive} bytes, multi-stage {multi}"
+                !value.trim().is_empty()
+                    && lower != "unknown"
+                    && lower != "<no value>"
+                    && !lower.contains("example.com")
+                    && !lower.contains("github.com/example"),
+                "{tag}: label {key} is a placeholder: {value:?}"
             );
+        }
+        match labels.get(SOURCE_LABEL) {
+            Some(value) => assert_eq!(value, &source, "{tag}: {SOURCE_LABEL}"),
+            // The images that carry OCI labels carry this one when it is known.
+            None if labels.contains_key("org.opencontainers.image.title") => assert!(
+                source.is_empty(),
+                "{tag} has no {SOURCE_LABEL}, though lib.sh derives {source}"
+            ),
+            None => {}
         }
     }
 }
 
 #[test]
+fn build_images_sh_run_directly_builds_what_make_images_built() {
+    // hello:rust: the smallest image with the OCI labels; cached, it builds
+    // in seconds.
+    let tag = "hello:rust";
+    let logs = tempfile::tempdir().unwrap();
+    let direct = build_images_sh(tag, &unique_prefix("catalog-test"), None, logs.path());
+    assert_eq!(
+        image_labels(&direct.tag),
+        image_labels(tag),
+        "labels differ from {tag}'s (is it stale? run `make images`)"
+    );
+    assert_eq!(image_files(&direct.tag), image_files(tag), "files differ");
+}
+
+#[test]
 fn a_one_line_source_change_rebuilds_who_rust_without_recompiling_its_dependencies() {
-    // A copy of the committed tree with one line added to who-server, built
-    // by the same script as `make images`, under another tag.
+    // A copy of the tracked tree with one line added to who-server, built by
+    // the real script as `make images` runs it (its catalog and metadata),
+    // with the copy as the build context, under another tag.
     let copy = tempfile::tempdir().unwrap();
-    let root = env!("CARGO_MANIFEST_DIR").trim_end_matches("/tests");
     let script = format!(
         "set -o pipefail; cd {root} && git ls-files -z | xargs -0 cp --parents -t {copy}",
+        root = root().display(),
         copy = copy.path().display()
     );
     std::process::Command::new("bash")
@@ -260,16 +394,15 @@ fn a_one_line_source_change_rebuilds_who_rust_without_recompiling_its_dependenci
     source.push_str(&format!("// a one-line change, {nonce}\n"));
     std::fs::write(&main_rs, source).unwrap();
 
-    let logs = copy.path().join("logs");
-    std::process::Command::new(copy.path().join("scripts/build-images.sh"))
-        .arg("who:rust")
-        .env("TAG_PREFIX", "cache-test/")
-        .env("LOG_DIR", &logs)
-        .outcome()
-        .expect_success();
-    let _ = docker_status(&["rmi", "cache-test/who:rust"]);
+    let logs = tempfile::tempdir().unwrap();
+    drop(build_images_sh(
+        "who:rust",
+        &unique_prefix("cache-test"),
+        Some(copy.path()),
+        logs.path(),
+    ));
 
-    let log = without_colours(&std::fs::read_to_string(logs.join("who-rust.log")).unwrap());
+    let log = without_colours(&std::fs::read_to_string(logs.path().join("who-rust.log")).unwrap());
     assert!(
         log.contains("Compiling who-server"),
         "who-server was not rebuilt:\n{log}"

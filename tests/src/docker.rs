@@ -111,6 +111,27 @@ impl Drop for Container {
     }
 }
 
+/// An image a test built under its own tag, removed on drop.
+pub struct TestImage {
+    pub tag: String,
+}
+
+impl Drop for TestImage {
+    fn drop(&mut self) {
+        let _ = Command::new("docker").args(["rmi", &self.tag]).output();
+    }
+}
+
+/// The image's labels, `{}` when it has none.
+#[track_caller]
+pub fn image_labels(image: &str) -> std::collections::BTreeMap<String, String> {
+    let json = image_field(image, "{{json .Config.Labels}}");
+    if json == "null" {
+        return Default::default();
+    }
+    serde_json::from_str(&json).unwrap_or_else(|e| panic!("labels of {image}: {e}: {json}"))
+}
+
 /// Entries `docker create` adds to every container's filesystem: not part
 /// of the image.
 const RUNTIME_ENTRIES: &[&str] = &[

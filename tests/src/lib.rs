@@ -2,6 +2,7 @@
 //! explain themselves (in the manner of ripgrep's test utilities), and
 //! starting server processes on a free port.
 
+pub mod catalog;
 mod command;
 pub mod docker;
 pub mod procfs;
