@@ -61,11 +61,12 @@ lint: lint-rust lint-docker lint-deploy
 test: lint images
 	cargo test --workspace --locked
 
-# Measure $(IMAGES) side by side, each built cold then warm (results/
-# compare.json, .md, .svg; see compare/README.md). `images` first, so every
-# base and stand-in is there. COMPARE_ARGS adds options, e.g. --skip-build.
+# Measure $(IMAGES) side by side in rounds, each built cold then warm
+# (results/compare.json, .md, charts, and README.md's results table; see
+# compare/README.md). `images` first, so every base and stand-in is there.
+# COMPARE_ARGS adds options, e.g. --skip-build or --rounds 5.
 comma := ,
 empty :=
 space := $(empty) $(empty)
 compare: bootstrap images
-	cargo run --release --locked -p compare -- --images $(subst $(space),$(comma),$(strip $(IMAGES))) $(COMPARE_ARGS)
+	cargo run --release --locked -p compare -- --readme README.md --images $(subst $(space),$(comma),$(strip $(IMAGES))) $(COMPARE_ARGS)

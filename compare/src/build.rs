@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use tokio::process::Command;
 
-use crate::catalog::ImageSpec;
+use testkit::catalog::CatalogImage;
 
 pub const SCRIPT: &str = "scripts/build-images.sh";
 /// The warm builds' tags: `compare-warm/who:rust`.
@@ -48,7 +48,7 @@ pub async fn bases(root: &Path, tag: &str) -> Result<Vec<(String, String)>> {
 }
 
 /// Builds `prefix` + `spec.tag` with nothing cached; returns the wall time.
-pub async fn cold(root: &Path, spec: &ImageSpec, prefix: &str) -> Result<Duration> {
+pub async fn cold(root: &Path, spec: &CatalogImage, prefix: &str) -> Result<Duration> {
     let mut command = script(root);
     command
         .env("BUILD_FLAGS", "--no-cache")
@@ -59,7 +59,7 @@ pub async fn cold(root: &Path, spec: &ImageSpec, prefix: &str) -> Result<Duratio
 
 /// Builds a copy of the tree with `round`'s one-line change to the image's
 /// source; returns the wall time. The warm tag is removed afterwards.
-pub async fn warm(root: &Path, spec: &ImageSpec, prefix: &str, round: u32) -> Result<Duration> {
+pub async fn warm(root: &Path, spec: &CatalogImage, prefix: &str, round: u32) -> Result<Duration> {
     let copy = tempfile::tempdir().context("cannot make a directory for the tree's copy")?;
     copy_tree(root, copy.path()).await?;
     let source = copy.path().join(&spec.source);

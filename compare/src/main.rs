@@ -7,7 +7,7 @@
 //! removes what earlier runs that died (SIGKILL) left.
 
 mod build;
-mod catalog;
+
 mod cli;
 mod docker;
 mod machine;
@@ -137,8 +137,8 @@ async fn compare(cli: Cli) -> ExitCode {
 }
 
 /// The catalog's images the command line names (all of them by default).
-fn chosen_images(cli: &Cli) -> anyhow::Result<Vec<catalog::ImageSpec>> {
-    let all = catalog::read(&cli.context)?;
+fn chosen_images(cli: &Cli) -> anyhow::Result<Vec<testkit::catalog::CatalogImage>> {
+    let all = testkit::catalog::read(&cli.context).map_err(anyhow::Error::msg)?;
     if cli.images.is_empty() {
         return Ok(all);
     }
@@ -147,7 +147,10 @@ fn chosen_images(cli: &Cli) -> anyhow::Result<Vec<catalog::ImageSpec>> {
         .map(|tag| {
             let tag = tag.trim();
             all.iter().find(|s| s.tag == tag).cloned().ok_or_else(|| {
-                anyhow::anyhow!("{tag:?} is not in {} (e.g. who:rust)", catalog::CATALOG)
+                anyhow::anyhow!(
+                    "{tag:?} is not in {} (e.g. who:rust)",
+                    testkit::catalog::CATALOG
+                )
             })
         })
         .collect()

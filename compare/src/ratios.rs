@@ -4,9 +4,9 @@
 //! the subject wins), and is taken round by round, then summarised: a
 //! ratio's spread is that of the rounds, not of two independent ranges.
 
-use crate::catalog::ImageSpec;
 use crate::record::{CpusRun, Figure, ImageRecord, PathLoad, Ratio};
 use crate::stats::round_to;
+use testkit::catalog::CatalogImage;
 
 /// Which way is better for a measure.
 #[derive(Clone, Copy)]
@@ -15,7 +15,7 @@ enum Better {
     Higher,
 }
 
-pub fn ratios(specs: &[ImageSpec], records: &[ImageRecord]) -> Vec<Ratio> {
+pub fn ratios(specs: &[CatalogImage], records: &[ImageRecord]) -> Vec<Ratio> {
     let find = |tag: &str| records.iter().find(|r| r.tag == tag);
     let mut out = Vec::new();
     for (spec, subject) in specs.iter().zip(records) {
@@ -178,7 +178,7 @@ mod tests {
     }
 
     fn server(tag: &str, size: i64, loads: &[(&str, &[f64], &[f64])]) -> ImageRecord {
-        let spec = crate::catalog::parse(&format!("{tag} x s rust server /x - - m.rs")).unwrap();
+        let spec = testkit::catalog::parse(&format!("{tag} x s rust server /x - - m.rs")).unwrap();
         let mut record = ImageRecord::new(&spec[0], tag);
         record.size_bytes = Some(size);
         record.runs = vec![CpusRun {
@@ -206,8 +206,8 @@ mod tests {
         record
     }
 
-    fn specs(text: &str) -> Vec<ImageSpec> {
-        crate::catalog::parse(text).unwrap()
+    fn specs(text: &str) -> Vec<CatalogImage> {
+        testkit::catalog::parse(text).unwrap()
     }
 
     #[test]

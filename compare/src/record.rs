@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::ImageSpec;
 pub use crate::stats::Figure;
+use testkit::catalog::CatalogImage;
 
 /// The whole report: one run of `compare`.
 #[derive(Debug, Serialize, Deserialize)]
@@ -242,7 +242,7 @@ pub struct Target {
 
 impl ImageRecord {
     /// A record with nothing measured yet.
-    pub fn new(spec: &ImageSpec, image: &str) -> Self {
+    pub fn new(spec: &CatalogImage, image: &str) -> Self {
         Self {
             tag: spec.tag.clone(),
             image: image.to_owned(),

@@ -10,7 +10,6 @@ use anyhow::Result;
 use bollard::Docker;
 use testkit::wrk;
 
-use crate::catalog::ImageSpec;
 use crate::cli::Cli;
 use crate::docker::{MEMORY_BYTES, STOP_TIMEOUT_S};
 use crate::measure::{declared_versions, LayerCache, Measurer, Samples};
@@ -18,16 +17,17 @@ use crate::progress::Progress;
 use crate::record::{Base, BuildTimes, Figure, ImageRecord, Report, Settings};
 use crate::stats::ms;
 use crate::{build, machine, ratios, targets};
+use testkit::catalog::CatalogImage;
 
 pub async fn run(
     cli: Cli,
-    specs: Vec<ImageSpec>,
+    specs: Vec<CatalogImage>,
     docker: Docker,
     progress: Progress,
 ) -> Result<Report> {
     let date = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let cpus = cli.cpu_settings();
-    let image = |spec: &ImageSpec| format!("{}{}", cli.tag_prefix, spec.tag);
+    let image = |spec: &CatalogImage| format!("{}{}", cli.tag_prefix, spec.tag);
     let mut records: Vec<ImageRecord> = specs
         .iter()
         .map(|s| ImageRecord::new(s, &image(s)))
@@ -153,7 +153,7 @@ fn order(n: usize, round: u32) -> Vec<usize> {
 }
 
 /// Cold then warm, image after image, in rounds; each time in the script.
-async fn builds(cli: &Cli, specs: &[ImageSpec], records: &mut [ImageRecord], progress: &Progress) {
+async fn builds(cli: &Cli, specs: &[CatalogImage], records: &mut [ImageRecord], progress: &Progress) {
     progress.phase("build", (cli.build_rounds as usize * specs.len()) as u64);
     let mut times: Vec<(Vec<f64>, Vec<f64>)> = vec![(Vec::new(), Vec::new()); specs.len()];
     for round in 1..=cli.build_rounds {
@@ -203,7 +203,7 @@ async fn builds(cli: &Cli, specs: &[ImageSpec], records: &mut [ImageRecord], pro
 async fn bases(
     docker: &Docker,
     root: &Path,
-    spec: &ImageSpec,
+    spec: &CatalogImage,
     record: &mut ImageRecord,
 ) -> Vec<Base> {
     let pairs = match build::bases(root, &spec.tag).await {

@@ -1,5 +1,8 @@
 //! docker/images.tsv, the one list of every image the project builds: one
-//! row per image, columns separated by spaces or tabs, `#` comments.
+//! row per image, columns separated by spaces or tabs, `#` comments. The
+//! image tests and compare read it through here.
+
+use std::path::{Path, PathBuf};
 
 /// What an image does when run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,6 +31,8 @@ pub struct CatalogImage {
     pub naive: Option<String>,
     /// The originals it rewrites, compared path by path.
     pub baselines: Vec<String>,
+    /// The file a warm rebuild changes by one line.
+    pub source: String,
 }
 
 impl CatalogImage {
@@ -35,19 +40,46 @@ impl CatalogImage {
     pub fn program(&self) -> &str {
         self.tag.split(':').next().unwrap_or(&self.tag)
     }
+
+    /// The VARIANT of `PROGRAM:VARIANT`.
+    pub fn variant(&self) -> &str {
+        self.tag.split_once(':').map_or("", |(_, variant)| variant)
+    }
+
+    pub fn is_naive(&self) -> bool {
+        self.variant().ends_with("-naive")
+    }
+
+    pub fn is_server(&self) -> bool {
+        self.kind == Kind::Server
+    }
 }
 
-/// Where the catalog is: docker/images.tsv in the workspace.
-pub fn path() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docker/images.tsv")
+/// Where the catalog is, relative to the repository root.
+pub const CATALOG: &str = "docker/images.tsv";
+
+/// This workspace's root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// Every image of docker/images.tsv, in its order; panics on a malformed row.
-pub fn images() -> Vec<CatalogImage> {
-    let path = path();
+/// docker/images.tsv in this workspace.
+pub fn path() -> PathBuf {
+    root().join(CATALOG)
+}
+
+/// The catalog of the repository at `root`.
+pub fn read(root: &Path) -> Result<Vec<CatalogImage>, String> {
+    let path = root.join(CATALOG);
     let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    parse(&text)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Every image of this workspace's catalog, in its order; panics (for
+/// tests) when it cannot be read.
+pub fn images() -> Vec<CatalogImage> {
+    read(&root()).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The catalog image tagged `tag`; panics when there is none.
@@ -55,51 +87,75 @@ pub fn image(tag: &str) -> CatalogImage {
     images()
         .into_iter()
         .find(|image| image.tag == tag)
-        .unwrap_or_else(|| panic!("{tag} is not in docker/images.tsv"))
+        .unwrap_or_else(|| panic!("{tag} is not in {CATALOG}"))
 }
 
-/// The rows of a catalog's text.
-pub fn parse(text: &str) -> Vec<CatalogImage> {
+/// The rows of a catalog's text, checked: 9 columns, known kinds, paths
+/// exactly for servers, no tag twice, twins and baselines that are rows.
+pub fn parse(text: &str) -> Result<Vec<CatalogImage>, String> {
+    let mut images: Vec<CatalogImage> = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        if line.trim_start().starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let image = row(line).map_err(|e| format!("line {}: {e}", number + 1))?;
+        if images.iter().any(|i| i.tag == image.tag) {
+            return Err(format!(
+                "line {}: {} is listed twice",
+                number + 1,
+                image.tag
+            ));
+        }
+        images.push(image);
+    }
+    for image in &images {
+        for other in image.naive.iter().chain(&image.baselines) {
+            if !images.iter().any(|i| &i.tag == other) {
+                return Err(format!("{} names {other}, which is not a row", image.tag));
+            }
+        }
+    }
+    Ok(images)
+}
+
+fn row(line: &str) -> Result<CatalogImage, String> {
     let list = |field: &str| -> Vec<String> {
-        if field == "-" {
-            Vec::new()
-        } else {
-            field.split(',').map(str::to_owned).collect()
+        match field {
+            "-" => Vec::new(),
+            _ => field.split(',').map(str::to_owned).collect(),
         }
     };
-    text.lines()
-        .enumerate()
-        .filter(|(_, line)| !line.trim_start().starts_with('#') && !line.trim().is_empty())
-        .map(|(number, line)| {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            let [tag, dockerfile, stage, language, kind, paths, naive, baselines] = fields[..]
-            else {
-                panic!(
-                    "docker/images.tsv line {}: 8 columns expected, found {}: {line:?}",
-                    number + 1,
-                    fields.len()
-                );
-            };
-            let kind = match kind {
-                "server" => Kind::Server,
-                "cli" => Kind::Cli,
-                other => panic!(
-                    "docker/images.tsv line {}: kind {other:?} is neither server nor cli",
-                    number + 1
-                ),
-            };
-            CatalogImage {
-                tag: tag.to_owned(),
-                dockerfile: dockerfile.to_owned(),
-                stage: stage.to_owned(),
-                language: language.to_owned(),
-                kind,
-                paths: list(paths),
-                naive: (naive != "-").then(|| naive.to_owned()),
-                baselines: list(baselines),
-            }
-        })
-        .collect()
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    let [tag, dockerfile, stage, language, kind, paths, naive, baselines, source] = fields[..]
+    else {
+        return Err(format!(
+            "9 columns expected, found {}: {line:?}",
+            fields.len()
+        ));
+    };
+    if !tag.contains(':') {
+        return Err(format!("{tag} is not PROGRAM:VARIANT"));
+    }
+    let kind = match (kind, paths) {
+        ("server", paths) if paths != "-" => Kind::Server,
+        ("cli", "-") => Kind::Cli,
+        _ => {
+            return Err(format!(
+                "{tag}: kind is server with paths, or cli with -, not {kind} {paths}"
+            ))
+        }
+    };
+    Ok(CatalogImage {
+        tag: tag.to_owned(),
+        dockerfile: dockerfile.to_owned(),
+        stage: stage.to_owned(),
+        language: language.to_owned(),
+        kind,
+        paths: list(paths),
+        naive: list(naive).into_iter().next(),
+        baselines: list(baselines),
+        source: source.to_owned(),
+    })
 }
 
 #[cfg(test)]
@@ -109,42 +165,49 @@ mod tests {
     #[test]
     fn reads_rows_and_skips_comments() {
         let text = "# tag dockerfile ...\n\n\
-            who:rust  rust.Dockerfile  who  rust  server  /who,/  who:rust-naive  who:go,web:go\n\
-            hello:go\tgo.Dockerfile\thello\tgo\tcli\t-\t-\t-\n";
-        let images = parse(text);
-        assert_eq!(images.len(), 2);
-        assert_eq!(images[0].program(), "who");
-        assert_eq!(images[0].kind, Kind::Server);
+            who:rust  rust.Dockerfile  who  rust  server  /who,/  who:rust-naive  who:go  a.rs\n\
+            who:rust-naive rust-naive.Dockerfile who rust server /who,/ - - a.rs\n\
+            who:go\tgo.Dockerfile\twho\tgo\tserver\t/who\t-\t-\tb.go\n";
+        let images = parse(text).unwrap();
+        assert_eq!(images.len(), 3);
+        assert_eq!((images[0].program(), images[0].variant()), ("who", "rust"));
+        assert!(images[0].is_server() && !images[0].is_naive() && images[1].is_naive());
         assert_eq!(images[0].paths, ["/who", "/"]);
         assert_eq!(images[0].naive.as_deref(), Some("who:rust-naive"));
-        assert_eq!(images[0].baselines, ["who:go", "web:go"]);
-        assert_eq!(images[1].kind, Kind::Cli);
-        assert!(images[1].paths.is_empty() && images[1].naive.is_none());
+        assert_eq!(images[0].baselines, ["who:go"]);
+        assert_eq!(images[2].source, "b.go");
+    }
+
+    #[test]
+    fn rejects_rows_that_do_not_add_up() {
+        for text in [
+            "who:rust rust.Dockerfile who rust server - - - main.rs",
+            "hello:rust rust.Dockerfile hello rust cli /x - - main.rs",
+            "hello:rust rust.Dockerfile hello rust daemon - - - main.rs",
+            "hello:rust rust.Dockerfile hello rust cli - hello:missing - main.rs",
+            "hello rust.Dockerfile hello rust cli - - - main.rs",
+            "hello:rust rust.Dockerfile hello rust cli - - -",
+            "a:b x s rust cli - - - m.rs\na:b x s rust cli - - - m.rs",
+        ] {
+            assert!(parse(text).is_err(), "{text}");
+        }
     }
 
     #[test]
     fn the_committed_catalog_is_consistent() {
-        let images = images();
-        let tags: Vec<&str> = images.iter().map(|image| image.tag.as_str()).collect();
-        for image in &images {
+        let root = root();
+        for image in images() {
             assert!(
-                path().with_file_name(&image.dockerfile).is_file(),
+                root.join("docker").join(&image.dockerfile).is_file(),
                 "{}: no docker/{}",
                 image.tag,
                 image.dockerfile
             );
-            for twin in image.naive.iter().chain(&image.baselines) {
-                assert!(
-                    tags.contains(&twin.as_str()),
-                    "{}: {twin} is not a row",
-                    image.tag
-                );
-            }
-            assert_eq!(
-                image.kind == Kind::Server,
-                !image.paths.is_empty(),
-                "{}: a server has load paths, a command-line image none",
-                image.tag
+            assert!(
+                root.join(&image.source).is_file(),
+                "{}: no {}",
+                image.tag,
+                image.source
             );
         }
     }

@@ -22,10 +22,10 @@ pub use export::LayerCache;
 pub use image::declared_versions;
 pub use samples::Samples;
 
-use crate::catalog::ImageSpec;
 use crate::progress::Progress;
 use crate::record::ImageRecord;
 use crate::stats::ms;
+use testkit::catalog::CatalogImage;
 
 /// How long a server sits after its first answer before "idle" is read:
 /// start-up work (allocator warm-up, runtime threads) has settled by then.
@@ -94,7 +94,7 @@ impl Measurer {
         }
     }
 
-    pub async fn cli_round(&self, spec: &ImageSpec, image: &str, cpus: f64) -> Result<CliRound> {
+    pub async fn cli_round(&self, spec: &CatalogImage, image: &str, cpus: f64) -> Result<CliRound> {
         self.progress.step(image, &format!("run at {cpus} CPU"));
         let ran = start::run_cli(&self.docker, image, expected_output(spec), cpus).await?;
         Ok(CliRound {
@@ -108,11 +108,11 @@ impl Measurer {
     /// image's own path), stop. The container is removed on every path.
     pub async fn server_round(
         &self,
-        spec: &ImageSpec,
+        spec: &CatalogImage,
         image: &str,
         cpus: f64,
     ) -> Result<ServerRound> {
-        let paths = spec.paths();
+        let paths = &spec.paths;
         self.progress.step(image, &format!("start at {cpus} CPU"));
         let started = start::start_server(&self.docker, image, &paths[0], cpus).await?;
         let measured = self.loaded(image, &started, paths).await;
@@ -160,7 +160,7 @@ impl Measurer {
 }
 
 /// What a command-line image must print for its run to count.
-fn expected_output(spec: &ImageSpec) -> &'static str {
+fn expected_output(spec: &CatalogImage) -> &'static str {
     match spec.program() {
         "hello" => "Hello world!",
         // simple_script.py's file and the Rust one's both start so.
