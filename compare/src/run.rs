@@ -153,7 +153,12 @@ fn order(n: usize, round: u32) -> Vec<usize> {
 }
 
 /// Cold then warm, image after image, in rounds; each time in the script.
-async fn builds(cli: &Cli, specs: &[CatalogImage], records: &mut [ImageRecord], progress: &Progress) {
+async fn builds(
+    cli: &Cli,
+    specs: &[CatalogImage],
+    records: &mut [ImageRecord],
+    progress: &Progress,
+) {
     progress.phase("build", (cli.build_rounds as usize * specs.len()) as u64);
     let mut times: Vec<(Vec<f64>, Vec<f64>)> = vec![(Vec::new(), Vec::new()); specs.len()];
     for round in 1..=cli.build_rounds {
