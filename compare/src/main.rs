@@ -89,7 +89,7 @@ async fn compare(cli: Cli) -> ExitCode {
         }
     }
     let (out, readme) = (cli.out.clone(), cli.readme.clone());
-    let progress = Progress::new(specs.len() as u64);
+    let progress = Progress::new();
     let mut work = tokio::spawn(run::run(cli, specs, docker.clone(), progress.clone()));
     let outcome = tokio::select! {
         joined = &mut work => Ok(joined),
@@ -97,12 +97,10 @@ async fn compare(cli: Cli) -> ExitCode {
             // Dropping the work kills wrk (kill_on_drop) and ends its requests.
             work.abort();
             let _ = work.await;
-            progress.finish();
             eprintln!("compare: {signal}: stopped, no report written");
             Err(code)
         }
     };
-    progress.finish();
     let cleaned = docker::sweep(&docker, docker::Sweep::Own).await;
     if let Err(e) = &cleaned {
         eprintln!(

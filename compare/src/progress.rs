@@ -1,82 +1,53 @@
-//! What the run shows while it works: an overall bar (images done) and a
-//! spinner for the current image and step, with the step's elapsed time.
-//! Without a terminal (CI logs) each step becomes one plain line instead.
+//! What the run shows while it works: one line per step on stderr, with
+//! the phase's count and the time since the run began, so a terminal and a
+//! CI log read the same.
 
-use std::io::IsTerminal;
-use std::time::Duration;
-
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 #[derive(Clone)]
 pub struct Progress {
-    multi: MultiProgress,
-    overall: ProgressBar,
-    step: ProgressBar,
-    plain: bool,
+    started: Instant,
+    /// The phase's name and size; its count of finished items.
+    phase: Arc<Mutex<(String, u64)>>,
+    done: Arc<AtomicU64>,
 }
 
 impl Progress {
-    pub fn new(total: u64) -> Self {
-        let plain = !std::io::stderr().is_terminal();
-        let target = if plain {
-            ProgressDrawTarget::hidden()
-        } else {
-            ProgressDrawTarget::stderr()
-        };
-        let multi = MultiProgress::with_draw_target(target);
-        let overall = multi.add(ProgressBar::new(total));
-        overall.set_style(
-            ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos}/{len} images  {elapsed}")
-                .expect("valid template")
-                .progress_chars("=> "),
-        );
-        let step = multi.add(ProgressBar::new_spinner());
-        step.set_style(
-            ProgressStyle::with_template("{spinner} {prefix:.bold} {wide_msg} {elapsed:>5}")
-                .expect("valid template"),
-        );
-        step.enable_steady_tick(Duration::from_millis(120));
+    pub fn new() -> Self {
         Self {
-            multi,
-            overall,
-            step,
-            plain,
+            started: Instant::now(),
+            phase: Arc::new(Mutex::new((String::new(), 0))),
+            done: Arc::new(AtomicU64::new(0)),
         }
     }
 
-    /// A new phase of the run (`build`, `measure`): the overall bar restarts.
+    /// A new phase of the run (`build`, `measure`): the count restarts.
     pub fn phase(&self, name: &str, total: u64) {
-        self.overall.set_prefix(name.to_owned());
-        self.overall.set_length(total);
-        self.overall.set_position(0);
-        self.overall.reset_elapsed();
+        *self.phase.lock().unwrap_or_else(|e| e.into_inner()) = (name.to_owned(), total);
+        self.done.store(0, Ordering::Relaxed);
     }
 
-    /// A new step for `tag`; its elapsed time starts now.
+    /// A step of `tag`'s work: `[measure 3/84, 1m 12s] who:rust: wrk /who`.
     pub fn step(&self, tag: &str, what: &str) {
-        self.step.set_prefix(tag.to_owned());
-        self.step.set_message(what.to_owned());
-        self.step.reset_elapsed();
-        if self.plain {
-            eprintln!("{tag}: {what}");
-        }
+        let (name, total) = self.phase.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let done = self.done.load(Ordering::Relaxed);
+        let elapsed = humantime::format_duration(std::time::Duration::from_secs(
+            self.started.elapsed().as_secs(),
+        ));
+        eprintln!(
+            "[{name} {}/{total}, {elapsed}] {tag}: {what}",
+            (done + 1).min(total)
+        );
     }
 
     pub fn image_done(&self) {
-        self.overall.inc(1);
+        self.done.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// A line that stays above the bars.
+    /// A line of news, as it is.
     pub fn println(&self, line: &str) {
-        if self.plain || self.multi.is_hidden() {
-            eprintln!("{line}");
-        } else {
-            self.multi.suspend(|| eprintln!("{line}"));
-        }
-    }
-
-    pub fn finish(&self) {
-        self.step.finish_and_clear();
-        self.overall.finish_and_clear();
+        eprintln!("{line}");
     }
 }

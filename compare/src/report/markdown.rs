@@ -261,33 +261,23 @@ fn bases(md: &mut String, r: &Report) {
 }
 
 fn how(md: &mut String, r: &Report) {
-    let s = &r.settings;
     let _ = writeln!(md, "## How this was measured\n");
-    let lines = [
-        "- size: `docker image inspect .Size`; compressed: each layer tar of `docker save` gzipped (default level) on its own, summed, as a registry transfers it.".to_owned(),
-        "- files: non-directory entries of the final filesystem (layers stacked, whiteouts applied); program run: the Entrypoint/Cmd program resolved in that filesystem.".to_owned(),
-        if s.build_rounds == 0 {
-            "- builds: not run (`--skip-build`).".to_owned()
-        } else {
-            format!("- builds: {} round(s), through `scripts/build-images.sh` as `make images` runs it; cold = `BUILD_FLAGS=--no-cache` (base images present); warm = the same script on a copy of the tree with one comment line appended to the image's source file, tagged `compare-warm/…`.", s.build_rounds)
-        },
-        format!(
-            "- every container: the round's CPU limit (HostConfig NanoCpus), {} MiB memory. Start: create + start to the first 200 answer on 127.0.0.1:8080 inside the container's network namespace (servers) or to the exit with the expected output (CLIs).",
-            s.container_memory_bytes / (1024 * 1024),
-        ),
-        "- memory: VmRSS/VmHWM of the container's main process from /proc/<host pid>/status, idle = 1 s after the first answer, peak = VmHWM after the image's own path's load; cgroup = the container's memory cgroup usage and peak usage.".to_owned(),
-        format!(
-            "- load: `{} -t{} -c{} -d{}s` against {}, read through a Lua `done()` hook that prints wrk's own numbers as JSON. CPU per request: the CPU time charged to the container's cgroup during the load (v1 `cpuacct.usage`, v2 `cpu.stat usage_usec`) divided by the requests completed.",
-            s.load_tool, s.load_threads, s.load_connections, s.load_duration_s, s.load_target
-        ),
-        format!(
-            "- stop: wall time of `docker stop` (timeout {} s) through the API; exit code as the engine reports it.",
-            s.stop_timeout_s
-        ),
-    ];
-    for line in lines {
-        let _ = writeln!(md, "{line}");
-    }
+    let _ = writeln!(
+        md,
+        "Every number's method is in compare/README.md (\"How it measures\"). This run: {} \
+         rounds at {:?} CPU(s), {} MiB per container, `{} -t{} -c{} -d{}s` against {}; {} \
+         build round(s) through scripts/build-images.sh; `docker stop` timeout {} s.",
+        r.settings.rounds,
+        r.settings.cpus,
+        r.settings.container_memory_bytes / (1024 * 1024),
+        r.settings.load_tool,
+        r.settings.load_threads,
+        r.settings.load_connections,
+        r.settings.load_duration_s,
+        r.settings.load_target,
+        r.settings.build_rounds,
+        r.settings.stop_timeout_s,
+    );
 }
 
 fn count(value: Option<usize>) -> String {
