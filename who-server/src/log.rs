@@ -7,10 +7,10 @@
 //! most one summary line per kind of error per interval, e.g.
 //! `header timeout: cut off 300 clients in the last 10 s`.
 
+use std::collections::VecDeque;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering::Relaxed};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -50,7 +50,19 @@ pub struct Counters {
     last_other: Mutex<String>,
     /// One-off lines that found the queue full.
     lost: AtomicU64,
-    queue: Mutex<Option<SyncSender<String>>>,
+    /// A plain queue rather than `std::sync::mpsc`: 8 KB smaller binary.
+    queue: Mutex<Queue>,
+    /// Wakes the writer for a queued line or the end, and the end for the writer.
+    wake: Condvar,
+}
+
+#[derive(Default)]
+struct Queue {
+    lines: VecDeque<String>,
+    /// A writer takes lines; set by [`Writer::start`], cleared by [`Writer::finish`].
+    open: bool,
+    /// The writer wrote its last summary.
+    done: bool,
 }
 
 impl Counters {
@@ -74,15 +86,18 @@ impl Counters {
     /// Queues a one-off line for the writer without waiting; when the queue
     /// is full (stderr blocked) the line is counted as lost instead.
     pub fn say(&self, line: String) {
-        // The lock is held only for a `try_send`, which never waits.
-        let queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
-        let sent = match queue.as_ref() {
-            Some(queue) => queue.try_send(line),
-            None => Err(TrySendError::Disconnected(line)),
-        };
-        if sent.is_err() {
+        // The lock is never held across a write, only to push or take lines.
+        let mut queue = self.queue();
+        if queue.open && queue.lines.len() < QUEUE {
+            queue.lines.push_back(line);
+            self.wake.notify_all();
+        } else {
             self.lost.fetch_add(1, Relaxed);
         }
+    }
+
+    fn queue(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The summary lines for the counts since the last call, which was
@@ -108,9 +123,11 @@ impl Counters {
     fn line(&self, kind: Kind, n: u64, elapsed: Duration) -> String {
         let clients = plural(n, "client", "clients");
         // Whole seconds, as intervals are; a last summary at exit may be shorter.
-        let within = match elapsed.as_millis() {
-            ms if ms < 1000 => format!("in the last {ms} ms"),
-            ms => format!("in the last {} s", (ms + 500) / 1000),
+        let ms = elapsed.as_millis() as u64;
+        let within = if ms < 1000 {
+            format!("in the last {ms} ms")
+        } else {
+            format!("in the last {} s", (ms + 500) / 1000)
         };
         match kind {
             Kind::HeaderTimeout => format!("header timeout: cut off {n} {clients} {within}"),
@@ -149,58 +166,59 @@ fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
 
 /// The thread that writes the log; [`Writer::finish`] stops it.
 pub struct Writer {
-    done: Receiver<()>,
     counters: Arc<Counters>,
 }
 
 impl Writer {
     /// Starts the writer: it summarises `counters` to stderr every `interval`.
     pub fn start(counters: Arc<Counters>, interval: Duration) -> io::Result<Writer> {
-        let (queue, lines) = mpsc::sync_channel(QUEUE);
-        let (finished, done) = mpsc::sync_channel(1);
-        *counters.queue.lock().unwrap_or_else(|e| e.into_inner()) = Some(queue);
+        counters.queue().open = true;
         let shared = counters.clone();
-        thread::Builder::new().name("log".into()).spawn(move || {
-            write_log(&shared, &lines, interval);
-            let _ = finished.send(());
-        })?;
-        Ok(Writer { done, counters })
+        thread::Builder::new()
+            .name("log".into())
+            .spawn(move || write_log(&shared, interval))?;
+        Ok(Writer { counters })
     }
 
     /// Writes what is queued and the last summary, waiting at most `grace`
     /// for stderr: a log nobody reads must not hold up the exit.
     pub fn finish(self, grace: Duration) {
-        // Closing the queue is what tells the writer to finish.
-        self.counters
-            .queue
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
-        let _ = self.done.recv_timeout(grace);
+        let counters = &self.counters;
+        let mut queue = counters.queue();
+        queue.open = false;
+        counters.wake.notify_all();
+        let _ = counters
+            .wake
+            .wait_timeout_while(queue, grace, |queue| !queue.done);
     }
 }
 
-fn write_log(counters: &Counters, lines: &Receiver<String>, interval: Duration) {
+fn write_log(counters: &Counters, interval: Duration) {
     let mut since = Instant::now();
     loop {
         let wait = (since + interval).saturating_duration_since(Instant::now());
-        match lines.recv_timeout(wait) {
-            Ok(line) => write_line(&line),
-            Err(RecvTimeoutError::Timeout) => {
-                let now = Instant::now();
-                counters
-                    .summary(now - since)
-                    .iter()
-                    .for_each(|l| write_line(l));
-                since = now;
-            }
-            Err(RecvTimeoutError::Disconnected) => {
-                counters
-                    .summary(since.elapsed())
-                    .iter()
-                    .for_each(|l| write_line(l));
-                return;
-            }
+        let (lines, open) = {
+            let queue = counters.queue();
+            let (mut queue, _) = counters
+                .wake
+                .wait_timeout_while(queue, wait, |q| q.open && q.lines.is_empty())
+                .unwrap_or_else(|e| e.into_inner());
+            (std::mem::take(&mut queue.lines), queue.open)
+        };
+        // Written with the lock released: workers queue on meanwhile.
+        lines.iter().for_each(|line| write_line(line));
+        let now = Instant::now();
+        if !open || now >= since + interval {
+            counters
+                .summary(now - since)
+                .iter()
+                .for_each(|l| write_line(l));
+            since = now;
+        }
+        if !open {
+            counters.queue().done = true;
+            counters.wake.notify_all();
+            return;
         }
     }
 }
@@ -276,10 +294,9 @@ mod tests {
             counters.summary(TEN_S),
             ["log: 1 line lost while stderr was blocked"]
         );
-        let (queue, lines) = mpsc::sync_channel(QUEUE);
-        *counters.queue.lock().unwrap() = Some(queue);
+        counters.queue().open = true;
         (0..QUEUE + 2).for_each(|i| counters.say(format!("line {i}")));
-        assert_eq!(lines.try_iter().count(), QUEUE);
+        assert_eq!(counters.queue().lines.len(), QUEUE);
         assert_eq!(
             counters.summary(TEN_S),
             ["log: 2 lines lost while stderr was blocked"]

@@ -25,13 +25,13 @@ struct Cli {
     #[arg(short, long, value_name = "ADDR")]
     bind: Option<IpAddr>,
     /// Cut off clients that take longer than this to send a request head.
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration)]
     header_timeout: Duration,
     /// Connections served at once; more wait in the listen backlog.
     #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
     max_connections: u32,
     /// After SIGTERM or SIGINT, how long requests in flight may still run.
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = duration)]
     drain_timeout: Duration,
     /// Threads serving requests, each with its own listening socket
     /// [default: the CPUs available, as a container's CPU quota allows].
@@ -51,7 +51,7 @@ enum Command {
         #[arg(default_value = check::DEFAULT_URL)]
         url: String,
         /// Give up after this long.
-        #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = humantime::parse_duration)]
+        #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = duration)]
         timeout: Duration,
     },
 }
@@ -81,11 +81,13 @@ fn main() -> ExitCode {
         drain_timeout: cli.drain_timeout,
     };
     // Everything that can fail does so before the `listening on` line.
-    let runtimes: io::Result<Vec<Runtime>> = (0..workers).map(|_| runtime()).collect();
-    let mut runtimes = match runtimes {
-        Ok(runtimes) => runtimes,
-        Err(e) => return fail(format_args!("cannot start the async runtime: {e}")),
-    };
+    let mut runtimes = Vec::with_capacity(workers);
+    for _ in 0..workers {
+        match runtime() {
+            Ok(runtime) => runtimes.push(runtime),
+            Err(e) => return fail(format_args!("cannot start the async runtime: {e}")),
+        }
+    }
     let main_runtime = runtimes.remove(0);
     let shutdown = match main_runtime.block_on(async { shutdown_signal() }) {
         Ok(shutdown) => shutdown,
@@ -160,12 +162,17 @@ fn default_workers() -> usize {
     thread::available_parallelism().map_or(1, |n| n.get())
 }
 
+/// `10s`, `500ms`, `1m 30s`: one parser for every duration flag, which
+/// keeps one copy of it in the binary.
+fn duration(text: &str) -> Result<Duration, humantime::DurationError> {
+    humantime::parse_duration(text)
+}
+
 /// A duration above zero: a zero log interval would spin.
 fn positive_duration(text: &str) -> Result<Duration, String> {
-    match humantime::parse_duration(text) {
+    match duration(text) {
         Ok(d) if d.is_zero() => Err("must be more than 0".to_owned()),
-        Ok(d) => Ok(d),
-        Err(e) => Err(e.to_string()),
+        other => other.map_err(|e| e.to_string()),
     }
 }
 
