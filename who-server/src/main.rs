@@ -104,10 +104,10 @@ fn main() -> ExitCode {
         }
     };
     let first = servers.next().expect("bind_workers binds at least one");
-    match first.local_addr() {
-        Ok(addr) => println!("listening on http://{addr}"),
+    let addr = match first.local_addr() {
+        Ok(addr) => addr,
         Err(e) => return fail(format_args!("cannot read the listening address: {e}")),
-    }
+    };
     let log = match Writer::start(counters, cli.log_interval) {
         Ok(log) => log,
         Err(e) => return fail(format_args!("cannot start the log thread: {e}")),
@@ -130,6 +130,8 @@ fn main() -> ExitCode {
             Err(e) => return fail(format_args!("cannot start a worker thread: {e}")),
         }
     }
+    // Said once every worker runs, so that whoever reads it finds them all.
+    println!("listening on http://{addr}");
     let mut result = main_runtime.block_on(first.run(async move {
         shutdown.await;
         let _ = stop.send(true);
