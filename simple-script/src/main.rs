@@ -3,7 +3,8 @@
 
 mod report;
 
-use std::io::{self, ErrorKind, Write};
+use std::fs::File;
+use std::io::{self, ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -47,11 +48,32 @@ fn main() -> ExitCode {
     }
 }
 
+/// Copies the file to stdout through one fixed buffer, so that a file of
+/// any size, a FIFO or `/dev/zero` takes no more memory than a small one.
 fn show(path: &Path) -> Result<(), String> {
-    let text = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    match io::stdout().lock().write_all(&text) {
-        // Whoever reads us went away (`| head`): nothing left to do.
+    let mut file = File::open(path).map_err(|e| cannot_read(path, e))?;
+    let mut out = io::stdout().lock();
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        let n = match file.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return Err(cannot_read(path, e)),
+        };
+        match out.write_all(&buffer[..n]) {
+            Ok(()) => {}
+            // Whoever reads us went away (`| head`): nothing left to do.
+            Err(e) if e.kind() == ErrorKind::BrokenPipe => return Ok(()),
+            Err(e) => return Err(format!("cannot write to stdout: {e}")),
+        }
+    }
+    match out.flush() {
         Err(e) if e.kind() == ErrorKind::BrokenPipe => Ok(()),
         other => other.map_err(|e| format!("cannot write to stdout: {e}")),
     }
+}
+
+fn cannot_read(path: &Path, e: io::Error) -> String {
+    format!("cannot read {}: {e}", path.display())
 }

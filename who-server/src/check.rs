@@ -6,8 +6,9 @@
 //! in a project about size, for a single GET.
 
 use std::fmt;
-use std::io::{self, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::io::{self, Read as _, Write};
+use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use hyper::Uri;
@@ -21,8 +22,11 @@ const MAX_HEAD: usize = 16 * 1024;
 #[derive(Debug)]
 pub enum CheckError {
     BadUrl(String),
+    /// The step that did not finish within the limit.
+    TimedOut(Duration, &'static str),
     Unreachable(io::Error),
-    NotHttp,
+    Closed,
+    NotHttp(String),
     Status(u16, String),
 }
 
@@ -30,8 +34,16 @@ impl fmt::Display for CheckError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CheckError::BadUrl(why) => write!(f, "bad URL: {why}"),
+            CheckError::TimedOut(limit, step) => {
+                write!(
+                    f,
+                    "timed out after {} {step}",
+                    humantime::format_duration(*limit)
+                )
+            }
             CheckError::Unreachable(e) => write!(f, "no answer: {e}"),
-            CheckError::NotHttp => write!(f, "the answer is not HTTP"),
+            CheckError::Closed => write!(f, "connection closed before the status line"),
+            CheckError::NotHttp(why) => write!(f, "the answer is not HTTP: {why}"),
             CheckError::Status(code, reason) => {
                 write!(f, "answered {code} {reason}, expected 200 OK")
             }
@@ -41,9 +53,12 @@ impl fmt::Display for CheckError {
 
 impl std::error::Error for CheckError {}
 
-/// GETs `url` (plain `http://` only) and succeeds on a 200; every step of
-/// the exchange is bounded by `limit`.
+/// GETs `url` (plain `http://` only) and succeeds on a 200. Every step, the
+/// name lookup included, ends by `limit` after the start.
 pub fn check(url: &str, limit: Duration) -> Result<(), CheckError> {
+    let deadline = Instant::now() + limit;
+    let left = || deadline.saturating_duration_since(Instant::now());
+    let timed_out = |step| move |e: io::Error| timeout_or(e, limit, step);
     let bad = |why: &str| CheckError::BadUrl(format!("{url}: {why}"));
     let uri: Uri = url
         .parse()
@@ -53,49 +68,131 @@ pub fn check(url: &str, limit: Duration) -> Result<(), CheckError> {
     }
     let authority = uri.authority().ok_or_else(|| bad("no host"))?;
     let host = authority.host().trim_matches(['[', ']']);
-    let addr = (host, authority.port_u16().unwrap_or(80))
-        .to_socket_addrs()
-        .map_err(CheckError::Unreachable)?
-        .next()
-        .ok_or_else(|| bad("the host has no address"))?;
+    let port = authority.port_u16().unwrap_or(80);
+    let addr = match host.parse::<IpAddr>() {
+        Ok(ip) => SocketAddr::new(ip, port),
+        Err(_) => lookup(host, port, deadline)
+            .map_err(|e| e.unwrap_or(CheckError::TimedOut(limit, "looking up the host name")))?
+            .ok_or_else(|| bad("the host has no address"))?,
+    };
     let path = uri.path_and_query().map_or("/", |p| p.as_str());
 
-    let deadline = Instant::now() + limit;
-    let mut stream = TcpStream::connect_timeout(&addr, limit).map_err(CheckError::Unreachable)?;
+    let mut stream =
+        TcpStream::connect_timeout(&addr, nonzero(left())).map_err(timed_out("connecting"))?;
     stream
-        .set_write_timeout(Some(limit))
+        .set_write_timeout(Some(nonzero(left())))
         .map_err(CheckError::Unreachable)?;
     write!(
         stream,
         "GET {path} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: who-server-check\r\nConnection: close\r\n\r\n"
     )
-    .map_err(CheckError::Unreachable)?;
+    .map_err(timed_out("sending the request"))?;
 
+    let line = status_line(&mut stream, left).map_err(|e| match e {
+        Read::Io(e) => timeout_or(e, limit, "waiting for the answer"),
+        Read::Closed => CheckError::Closed,
+        Read::TooLong => {
+            CheckError::NotHttp(format!("no status line in the first {MAX_HEAD} bytes"))
+        }
+    })?;
+    let (code, reason) = parse_status(&line)?;
+    match code {
+        200 => Ok(()),
+        _ => Err(CheckError::Status(code, reason)),
+    }
+}
+
+/// A socket timeout is zero-free: zero would mean "wait forever".
+fn nonzero(d: Duration) -> Duration {
+    d.max(Duration::from_millis(1))
+}
+
+/// A socket timeout said as such, with the step it cut short.
+fn timeout_or(e: io::Error, limit: Duration, step: &'static str) -> CheckError {
+    match e.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => CheckError::TimedOut(limit, step),
+        _ => CheckError::Unreachable(e),
+    }
+}
+
+/// Resolves `host` on a thread of its own, waiting for it until `deadline`
+/// (`Err(None)` past it): the system resolver has no timeout we can set,
+/// and one that never answers must not hold the check. A thread given up
+/// on is left to the exit that follows.
+fn lookup(
+    host: &str,
+    port: u16,
+    deadline: Instant,
+) -> Result<Option<SocketAddr>, Option<CheckError>> {
+    let waiting = thread::current();
+    let name = host.to_owned();
+    let resolver = thread::spawn(move || {
+        let found = (name.as_str(), port)
+            .to_socket_addrs()
+            .map(|mut a| a.next());
+        waiting.unpark();
+        found
+    });
+    while !resolver.is_finished() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(None);
+        }
+        thread::park_timeout(left);
+    }
+    // The resolver cannot panic (and in release, a panic aborts).
+    resolver
+        .join()
+        .unwrap_or(Ok(None))
+        .map_err(|e| Some(CheckError::Unreachable(e)))
+}
+
+enum Read {
+    Io(io::Error),
+    Closed,
+    TooLong,
+}
+
+/// Reads up to the end of the first line, at most `MAX_HEAD` bytes, each
+/// read bounded by what is left of the deadline.
+fn status_line(stream: &mut TcpStream, left: impl Fn() -> Duration) -> Result<Vec<u8>, Read> {
     let mut received = Vec::new();
     let mut chunk = [0u8; 1024];
     loop {
-        let left = deadline
-            .saturating_duration_since(Instant::now())
-            .max(Duration::from_millis(1));
-        stream
-            .set_read_timeout(Some(left))
-            .map_err(CheckError::Unreachable)?;
-        let n = stream.read(&mut chunk).map_err(CheckError::Unreachable)?;
-        received.extend_from_slice(&chunk[..n]);
-        let mut headers = [httparse::EMPTY_HEADER; 64];
-        let mut response = httparse::Response::new(&mut headers);
-        match response.parse(&received) {
-            Ok(httparse::Status::Complete(_)) => {
-                return match response.code {
-                    Some(200) => Ok(()),
-                    code => Err(CheckError::Status(
-                        code.unwrap_or(0),
-                        response.reason.unwrap_or("").to_owned(),
-                    )),
-                };
-            }
-            Ok(httparse::Status::Partial) if n > 0 && received.len() < MAX_HEAD => continue,
-            _ => return Err(CheckError::NotHttp),
+        if let Some(end) = received.iter().position(|&b| b == b'\n') {
+            received.truncate(end + 1);
+            return Ok(received);
         }
+        if received.len() >= MAX_HEAD {
+            return Err(Read::TooLong);
+        }
+        stream
+            .set_read_timeout(Some(nonzero(left())))
+            .map_err(Read::Io)?;
+        let want = chunk.len().min(MAX_HEAD - received.len());
+        match stream.read(&mut chunk[..want]) {
+            Ok(0) => return Err(Read::Closed),
+            Ok(n) => received.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Read::Io(e)),
+        }
+    }
+}
+
+/// The code and reason of a status line, parsed by httparse as a head with
+/// no headers: whatever headers follow do not matter.
+fn parse_status(line: &[u8]) -> Result<(u16, String), CheckError> {
+    let mut head = line.to_vec();
+    head.extend_from_slice(b"\r\n");
+    let mut response = httparse::Response::new(&mut []);
+    match response.parse(&head) {
+        Ok(httparse::Status::Complete(_)) => Ok((
+            response.code.unwrap_or(0),
+            response.reason.unwrap_or("").to_owned(),
+        )),
+        _ => Err(CheckError::NotHttp(format!(
+            "{:?}",
+            String::from_utf8_lossy(line.trim_ascii_end())
+        ))),
     }
 }

@@ -5,9 +5,12 @@
 
 mod api;
 pub mod check;
+pub mod descriptors;
+pub mod log;
 mod routes;
 mod server;
 mod shutdown;
+mod watched;
 
 pub use server::{Config, Server};
 pub use shutdown::shutdown_signal;

@@ -1,9 +1,15 @@
+use std::io;
 use std::net::IpAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::thread;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use who_server::{check, shutdown_signal, Config, Server};
+use tokio::runtime::Runtime;
+use tokio::sync::watch;
+use who_server::log::{Counters, Writer};
+use who_server::{check, descriptors, shutdown_signal, Config, Server};
 
 /// GET /who answers the hostname of the machine or container.
 ///
@@ -19,14 +25,21 @@ struct Cli {
     #[arg(short, long, value_name = "ADDR")]
     bind: Option<IpAddr>,
     /// Cut off clients that take longer than this to send a request head.
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration)]
     header_timeout: Duration,
     /// Connections served at once; more wait in the listen backlog.
     #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
     max_connections: u32,
     /// After SIGTERM or SIGINT, how long requests in flight may still run.
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = duration)]
     drain_timeout: Duration,
+    /// Threads serving requests, each with its own listening socket
+    /// [default: the CPUs available, as a container's CPU quota allows].
+    #[arg(long, env = "WORKERS", value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    workers: Option<u16>,
+    /// Errors caused by clients are summed up in one line per kind this often.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = positive_duration)]
+    log_interval: Duration,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -38,7 +51,7 @@ enum Command {
         #[arg(default_value = check::DEFAULT_URL)]
         url: String,
         /// Give up after this long.
-        #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = humantime::parse_duration)]
+        #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = duration)]
         timeout: Duration,
     },
 }
@@ -51,33 +64,38 @@ fn main() -> ExitCode {
             Err(e) => fail(format_args!("check {url}: {e}")),
         };
     }
-    // One thread: measured on musl, where the allocator is slow under
-    // threads, it served more requests per second than the multi-threaded
-    // runtime on one core, in an 82 KB smaller binary (README, "Build
-    // choices, measured").
-    match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime.block_on(serve(cli)),
-        Err(e) => fail(format_args!("cannot start the async runtime: {e}")),
+    let workers = cli.workers.map_or_else(default_workers, usize::from);
+    let (max_connections, lowered) = descriptors::fit(
+        cli.max_connections as usize,
+        workers,
+        descriptors::raise_limit(),
+    );
+    if let Some(message) = lowered {
+        eprintln!("who-server: {message}");
     }
-}
-
-async fn serve(cli: Cli) -> ExitCode {
     let config = Config {
         bind: cli.bind,
         port: cli.port,
         header_timeout: cli.header_timeout,
-        max_connections: cli.max_connections as usize,
+        max_connections,
         drain_timeout: cli.drain_timeout,
     };
-    let shutdown = match shutdown_signal() {
+    // Everything that can fail does so before the `listening on` line.
+    let mut runtimes = Vec::with_capacity(workers);
+    for _ in 0..workers {
+        match runtime() {
+            Ok(runtime) => runtimes.push(runtime),
+            Err(e) => return fail(format_args!("cannot start the async runtime: {e}")),
+        }
+    }
+    let main_runtime = runtimes.remove(0);
+    let shutdown = match main_runtime.block_on(async { shutdown_signal() }) {
         Ok(shutdown) => shutdown,
         Err(e) => return fail(format_args!("cannot install signal handlers: {e}")),
     };
-    let server = match Server::bind(&config) {
-        Ok(server) => server,
+    let counters = Arc::new(Counters::default());
+    let mut servers = match Server::bind_workers(&config, workers, counters.clone()) {
+        Ok(servers) => servers.into_iter(),
         Err(e) => {
             return fail(format_args!(
                 "cannot listen on {}: {e}",
@@ -85,12 +103,79 @@ async fn serve(cli: Cli) -> ExitCode {
             ))
         }
     };
-    match server.local_addr() {
-        Ok(addr) => println!("listening on http://{addr}"),
+    let first = servers.next().expect("bind_workers binds at least one");
+    let addr = match first.local_addr() {
+        Ok(addr) => addr,
         Err(e) => return fail(format_args!("cannot read the listening address: {e}")),
+    };
+    let log = match Writer::start(counters, cli.log_interval) {
+        Ok(log) => log,
+        Err(e) => return fail(format_args!("cannot start the log thread: {e}")),
+    };
+
+    // SIGTERM reaches the main runtime; the watch passes it on to the others.
+    let (stop, stopped) = watch::channel(false);
+    let mut threads = Vec::new();
+    for (i, (runtime, server)) in runtimes.into_iter().zip(servers).enumerate() {
+        let mut stopped = stopped.clone();
+        let spawned = thread::Builder::new()
+            .name(format!("worker-{}", i + 1))
+            .spawn(move || {
+                runtime.block_on(server.run(async move {
+                    let _ = stopped.wait_for(|stop| *stop).await;
+                }))
+            });
+        match spawned {
+            Ok(thread) => threads.push(thread),
+            Err(e) => return fail(format_args!("cannot start a worker thread: {e}")),
+        }
     }
-    server.run(shutdown).await;
-    ExitCode::SUCCESS
+    // Said once every worker runs, so that whoever reads it finds them all.
+    println!("listening on http://{addr}");
+    let mut result = main_runtime.block_on(first.run(async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    }));
+    for thread in threads {
+        // A worker cannot panic (panic = "abort" in release), so join only waits.
+        result = result.and(thread.join().unwrap_or(Ok(())));
+    }
+    log.finish(LOG_GRACE);
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(format_args!("cannot serve: {e}")),
+    }
+}
+
+/// How long the exit waits for the last log lines when stderr is blocked.
+const LOG_GRACE: Duration = Duration::from_millis(200);
+
+/// One current-thread runtime per worker, each with its own listening
+/// socket: measured against tokio's multi-threaded runtime on the static
+/// musl build (README, "Build choices, measured").
+fn runtime() -> io::Result<Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+}
+
+/// The CPUs this process may use: affinity and a container's CPU quota count.
+fn default_workers() -> usize {
+    thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// `10s`, `500ms`, `1m 30s`: one parser for every duration flag, which
+/// keeps one copy of it in the binary.
+fn duration(text: &str) -> Result<Duration, humantime::DurationError> {
+    humantime::parse_duration(text)
+}
+
+/// A duration above zero: a zero log interval would spin.
+fn positive_duration(text: &str) -> Result<Duration, String> {
+    match duration(text) {
+        Ok(d) if d.is_zero() => Err("must be more than 0".to_owned()),
+        other => other.map_err(|e| e.to_string()),
+    }
 }
 
 fn shown_address(config: &Config) -> String {

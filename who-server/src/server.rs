@@ -13,7 +13,9 @@ use socket2::{Domain, Socket, Type};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+use crate::log::{Counters, Kind};
 use crate::routes;
+use crate::watched::{State, Watched};
 
 /// Everything the server can be told; the binary fills it from its flags.
 #[derive(Debug, Clone)]
@@ -42,19 +44,32 @@ impl Default for Config {
     }
 }
 
-/// A bound, not yet serving, HTTP server.
+/// A bound, not yet serving, HTTP server: one per worker.
 pub struct Server {
-    listener: TcpListener,
+    listener: std::net::TcpListener,
     http: http1::Builder,
     connections: Arc<Semaphore>,
     drain_timeout: Duration,
+    counters: Arc<Counters>,
 }
 
 impl Server {
     /// Binds the listening socket: errors such as a port in use surface here,
     /// before anything is printed or served.
     pub fn bind(config: &Config) -> io::Result<Server> {
-        let listener = TcpListener::from_std(listen(config.bind, config.port)?)?;
+        let mut servers = Server::bind_workers(config, 1, Arc::default())?;
+        Ok(servers.remove(0))
+    }
+
+    /// Binds one listening socket per worker, all on the same port with
+    /// `SO_REUSEPORT` so that the kernel spreads new connections over them,
+    /// and all under one `max_connections` cap. Errors surface here, before
+    /// anything is printed or served.
+    pub fn bind_workers(
+        config: &Config,
+        workers: usize,
+        counters: Arc<Counters>,
+    ) -> io::Result<Vec<Server>> {
         let mut http = http1::Builder::new();
         // hyper's header timeout is silently off without a timer.
         http.timer(TokioTimer::new())
@@ -62,12 +77,18 @@ impl Server {
             // The smallest buffer hyper allows: bounds what one client can make us hold.
             .max_buf_size(8192)
             .max_headers(64);
-        Ok(Server {
-            listener,
-            http,
-            connections: Arc::new(Semaphore::new(config.max_connections.max(1))),
-            drain_timeout: config.drain_timeout,
-        })
+        let connections = Arc::new(Semaphore::new(config.max_connections.max(1)));
+        let listeners = listen_workers(config.bind, config.port, workers.max(1))?;
+        Ok(listeners
+            .into_iter()
+            .map(|listener| Server {
+                listener,
+                http: http.clone(),
+                connections: connections.clone(),
+                drain_timeout: config.drain_timeout,
+                counters: counters.clone(),
+            })
+            .collect())
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -75,8 +96,10 @@ impl Server {
     }
 
     /// Serves until `shutdown` resolves, then stops accepting and lets the
-    /// requests in flight finish, for at most the drain timeout.
-    pub async fn run(self, shutdown: impl Future<Output = ()>) {
+    /// requests in flight finish, for at most the drain timeout. Runs on the
+    /// runtime that polls it; fails only if the socket cannot join it.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> io::Result<()> {
+        let listener = TcpListener::from_std(self.listener)?;
         let graceful = GracefulShutdown::new();
         let mut shutdown = pin!(shutdown);
         loop {
@@ -90,57 +113,111 @@ impl Server {
                 () = &mut shutdown => break,
             };
             let (stream, remote) = tokio::select! {
-                accepted = self.listener.accept() => match accepted {
+                accepted = listener.accept() => match accepted {
                     Ok(accepted) => accepted,
                     Err(e) => {
                         // Out of descriptors, or a connection reset before we
                         // took it: pause instead of spinning, and go on serving.
-                        eprintln!("accept failed: {e}");
+                        self.counters.accept_failed(&e);
                         tokio::time::sleep(Duration::from_millis(50)).await;
                         continue;
                     }
                 },
                 () = &mut shutdown => break,
             };
+            let (stream, state) = Watched::new(stream);
             let service = service_fn(move |req| routes::handle(req, remote));
             let connection =
                 graceful.watch(self.http.serve_connection(TokioIo::new(stream), service));
+            let counters = self.counters.clone();
             tokio::spawn(async move {
                 if let Err(e) = connection.await {
-                    if !is_client_gone(&e) {
-                        eprintln!("connection from {remote}: {e}");
-                    }
+                    count_error(&counters, &e, &state);
                 }
                 drop(permit);
             });
         }
         // Closing the listener makes new connections fail at once.
-        drop(self.listener);
+        drop(listener);
         if tokio::time::timeout(self.drain_timeout, graceful.shutdown())
             .await
             .is_err()
         {
-            eprintln!(
+            self.counters.say(format!(
                 "drain timeout of {:?} reached, closing remaining connections",
                 self.drain_timeout
-            );
+            ));
         }
+        Ok(())
     }
 }
 
-/// Clients hanging up mid-request are routine, not worth a log line.
-fn is_client_gone(e: &hyper::Error) -> bool {
-    e.is_incomplete_message() || e.is_canceled()
+/// Counts a failed connection by kind. Clients hanging up mid-request, and
+/// idle keep-alive connections closed by the header timeout, are routine.
+fn count_error(counters: &Counters, e: &hyper::Error, state: &State) {
+    if e.is_incomplete_message() || e.is_canceled() {
+        return;
+    }
+    let kind = if e.is_timeout() {
+        if state.is_idle() {
+            return;
+        }
+        Kind::HeaderTimeout
+    } else if e.is_parse() {
+        Kind::BadRequest
+    } else if is_reset(e) {
+        Kind::Reset
+    } else {
+        counters.other(e);
+        return;
+    };
+    counters.count(kind);
+}
+
+fn is_reset(e: &hyper::Error) -> bool {
+    std::error::Error::source(e)
+        .and_then(|source| source.downcast_ref::<io::Error>())
+        .is_some_and(|e| {
+            matches!(
+                e.kind(),
+                io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
+            )
+        })
+}
+
+/// One listening socket per worker on the same address. A single worker
+/// gets a plain socket, as before; several share the port with
+/// `SO_REUSEPORT`, after a plain bind has shown that nobody else holds it
+/// (`SO_REUSEPORT` alone would let a second server of the same user join in).
+fn listen_workers(
+    bind: Option<IpAddr>,
+    port: u16,
+    workers: usize,
+) -> io::Result<Vec<std::net::TcpListener>> {
+    let first = listen(bind, port, false)?;
+    if workers == 1 {
+        return Ok(vec![first]);
+    }
+    let addr = first.local_addr()?;
+    drop(first);
+    (0..workers).map(|_| listen_on(addr, true)).collect()
 }
 
 /// Opens the listening socket. With no address: `[::]` accepting IPv4 as
 /// well, falling back to `0.0.0.0` where the kernel has no IPv6.
-fn listen(bind: Option<IpAddr>, port: u16) -> io::Result<std::net::TcpListener> {
+fn listen(bind: Option<IpAddr>, port: u16, reuse_port: bool) -> io::Result<std::net::TcpListener> {
     match bind {
-        Some(ip) => listen_on(SocketAddr::new(ip, port)),
-        None => listen_on(SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), port)).or_else(|e| {
+        Some(ip) => listen_on(SocketAddr::new(ip, port), reuse_port),
+        None => listen_on(
+            SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), port),
+            reuse_port,
+        )
+        .or_else(|e| {
             if is_no_ipv6(&e) {
-                listen_on(SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), port))
+                listen_on(
+                    SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), port),
+                    reuse_port,
+                )
             } else {
                 Err(e)
             }
@@ -155,13 +232,16 @@ fn is_no_ipv6(e: &io::Error) -> bool {
     matches!(e.raw_os_error(), Some(EAFNOSUPPORT | EADDRNOTAVAIL))
 }
 
-fn listen_on(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
+fn listen_on(addr: SocketAddr, reuse_port: bool) -> io::Result<std::net::TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
     if addr.is_ipv6() {
         socket.set_only_v6(false)?;
     }
     // Restarting the server must not wait for old connections in TIME_WAIT.
     socket.set_reuse_address(true)?;
+    if reuse_port {
+        socket.set_reuse_port(true)?;
+    }
     socket.set_nonblocking(true)?;
     socket.bind(&addr.into())?;
     socket.listen(1024)?;

@@ -1,6 +1,7 @@
 #![allow(dead_code)] // each test file uses a different part of it
 
-//! `spawn_app`: the server of production, bound to port 0 in this process.
+//! `spawn_app`: the server of production, bound to port 0 in this process;
+//! `process`: the binary as a child process.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::thread::JoinHandle;
@@ -51,9 +52,11 @@ pub fn spawn_app_with(config: Config) -> TestApp {
     let addr = server.local_addr().expect("local address");
     let (stop, stopped) = oneshot::channel::<()>();
     let thread = std::thread::spawn(move || {
-        runtime.block_on(server.run(async {
-            let _ = stopped.await;
-        }))
+        runtime
+            .block_on(server.run(async {
+                let _ = stopped.await;
+            }))
+            .expect("serve");
     });
     TestApp {
         addr,
@@ -69,3 +72,5 @@ pub fn with_header_timeout(timeout: Duration) -> Config {
         ..Config::default()
     }
 }
+
+pub mod process;
