@@ -51,19 +51,12 @@ pub async fn run(
         },
         cache: LayerCache::default(),
     };
-    progress.phase("inspect", specs.len() as u64);
     for (spec, record) in specs.iter().zip(&mut records) {
         // An image whose build failed may be an old one: its numbers would lie.
         if record.status == "ok" {
             measurer.facts(&image(spec), record).await;
         }
-        progress.image_done();
     }
-
-    progress.phase(
-        "measure",
-        (cli.rounds as usize * cpus.len() * specs.len()) as u64,
-    );
     let mut samples: Vec<Vec<Samples>> = specs
         .iter()
         .map(|_| cpus.iter().map(|_| Samples::default()).collect())
@@ -88,13 +81,11 @@ pub async fn run(
                     match measured {
                         Ok(()) => {}
                         Err(e) => {
-                            progress
-                                .println(&format!("{tag}: round {round} at {limit} CPU: {e:#}"));
+                            eprintln!("{tag}: round {round} at {limit} CPU: {e:#}");
                             record.fail("run", &e.context(format!("round {round}, {limit} CPU")));
                         }
                     }
                 }
-                progress.image_done();
             }
         }
     }
@@ -159,7 +150,6 @@ async fn builds(
     records: &mut [ImageRecord],
     progress: &Progress,
 ) {
-    progress.phase("build", (cli.build_rounds as usize * specs.len()) as u64);
     let mut times: Vec<(Vec<f64>, Vec<f64>)> = vec![(Vec::new(), Vec::new()); specs.len()];
     for round in 1..=cli.build_rounds {
         for i in order(specs.len(), round) {
@@ -174,22 +164,24 @@ async fn builds(
                 };
                 match built.await {
                     Ok((cold, warm)) => {
-                        progress.println(&format!(
-                            "built {}: cold {:.1} s, warm {:.1} s",
-                            spec.tag,
-                            cold.as_secs_f64(),
-                            warm.as_secs_f64()
-                        ));
+                        eprintln!(
+                            "{}",
+                            &format!(
+                                "built {}: cold {:.1} s, warm {:.1} s",
+                                spec.tag,
+                                cold.as_secs_f64(),
+                                warm.as_secs_f64()
+                            )
+                        );
                         times[i].0.push(ms(cold));
                         times[i].1.push(ms(warm));
                     }
                     Err(e) => {
-                        progress.println(&format!("{}: build failed: {e:#}", spec.tag));
+                        eprintln!("{}: build failed: {e:#}", spec.tag);
                         record.fail("build", &e);
                     }
                 }
             }
-            progress.image_done();
         }
     }
     for ((spec, record), (cold, warm)) in specs.iter().zip(records).zip(times) {

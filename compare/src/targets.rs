@@ -53,12 +53,6 @@ pub fn targets(records: &[ImageRecord], ratios: &[Ratio], cpus: &[f64]) -> Vec<T
             1.4,
             "requests/s",
         ));
-        out.push(at_least(
-            &format!("who:rust p99 latency on /who no worse than who:go's, {at}"),
-            ratio("who:rust", "who:go", "latency_p99_ms", Some(c)),
-            1.0,
-            "lower p99",
-        ));
     }
     let first = cpus.first().copied();
     out.push(at_least(

@@ -23,48 +23,41 @@ pub struct Cgroup {
 }
 
 impl Cgroup {
-    /// The cgroup of `pid` (container `id`): the paths /proc says, else
-    /// where the cgroupfs and systemd drivers put containers.
+    /// The cgroup of `pid` (container `id`): where /proc says, else where
+    /// Docker's cgroupfs and systemd drivers put containers.
     pub fn of(pid: u32, id: &str) -> Result<Self> {
         let listed = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
-        let v1 = |controller: &str, file: &str| {
-            let mut candidates: Vec<PathBuf> = listed
+        // `4:memory:/docker/ID` (v1) or `0::/docker/ID` (v2).
+        let find = |controller: &str, under: &Path, file: &str| {
+            listed
                 .lines()
-                .filter_map(|line| {
-                    let mut parts = line.splitn(3, ':');
-                    let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
-                    controllers.split(',').any(|c| c == controller).then(|| {
-                        Path::new(ROOT)
-                            .join(controller)
-                            .join(path.trim_start_matches('/'))
-                    })
+                .filter_map(|line| line.splitn(3, ':').nth(1).zip(line.splitn(3, ':').nth(2)))
+                .filter(|(controllers, _)| controllers.split(',').any(|c| c == controller))
+                .map(|(_, path)| path.trim_start_matches('/').to_owned())
+                .chain([
+                    format!("docker/{id}"),
+                    format!("system.slice/docker-{id}.scope"),
+                ])
+                .map(|path| under.join(path))
+                .find(|dir| {
+                    // A hierarchy's root (a namespaced /proc shows `/`) is not the container's.
+                    let own = dir.parent() != Some(Path::new(ROOT)) && dir != Path::new(ROOT);
+                    own && dir.join(file).exists()
                 })
-                .collect();
-            candidates
-                .extend(driver_dirs(id).map(|dir| Path::new(ROOT).join(controller).join(dir)));
-            candidates
-                .into_iter()
-                .find(|dir| dir.join(file).exists() && is_container_own(dir))
         };
-        if let (Some(memory), Some(cpu)) = (
-            v1("memory", "memory.usage_in_bytes"),
-            v1("cpuacct", "cpuacct.usage"),
-        ) {
+        let root = Path::new(ROOT);
+        let v1 = (
+            find("memory", &root.join("memory"), "memory.usage_in_bytes"),
+            find("cpuacct", &root.join("cpuacct"), "cpuacct.usage"),
+        );
+        if let (Some(memory), Some(cpu)) = v1 {
             return Ok(Cgroup {
                 memory,
                 cpu,
                 v2: false,
             });
         }
-        let mut unified: Vec<PathBuf> = listed
-            .lines()
-            .filter_map(|line| line.strip_prefix("0::"))
-            .map(|path| Path::new(ROOT).join(path.trim_start_matches('/')))
-            .collect();
-        unified.extend(driver_dirs(id).map(|dir| Path::new(ROOT).join(dir)));
-        let dir = unified
-            .into_iter()
-            .find(|dir| dir.join("memory.current").exists() && is_container_own(dir))
+        let dir = find("", root, "memory.current")
             .ok_or_else(|| anyhow!("no cgroup found for container {id}"))?;
         Ok(Cgroup {
             memory: dir.clone(),
@@ -114,20 +107,6 @@ impl Cgroup {
     }
 }
 
-/// Where Docker's cgroupfs and systemd drivers put a container.
-fn driver_dirs(id: &str) -> impl Iterator<Item = String> {
-    [
-        format!("docker/{id}"),
-        format!("system.slice/docker-{id}.scope"),
-    ]
-    .into_iter()
-}
-
-/// A namespaced /proc may show `/`: a hierarchy's root is not the container's.
-fn is_container_own(dir: &Path) -> bool {
-    dir.parent() != Some(Path::new(ROOT)) && dir != Path::new(ROOT)
-}
-
 fn usage_usec(cpu_stat: &str) -> Option<u64> {
     cpu_stat
         .lines()
@@ -152,14 +131,5 @@ mod tests {
         let stat = "usage_usec 123456\nuser_usec 100000\nsystem_usec 23456\n";
         assert_eq!(usage_usec(stat), Some(123_456));
         assert_eq!(usage_usec("user_usec 1\n"), None);
-    }
-
-    #[test]
-    fn a_hierarchy_root_is_not_a_container() {
-        assert!(!is_container_own(Path::new("/sys/fs/cgroup/memory")));
-        assert!(!is_container_own(Path::new("/sys/fs/cgroup")));
-        assert!(is_container_own(Path::new(
-            "/sys/fs/cgroup/memory/docker/abc"
-        )));
     }
 }
