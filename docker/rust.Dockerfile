@@ -1,5 +1,6 @@
 # The Rust rewrites, multi-stage with cargo-chef: one shared builder compiles
-# the workspace once, and `--target who|hello|simple-script` picks the image.
+# the workspace once, and `--target who|hello|hello-tiny|simple-script`
+# picks the image.
 # Official base by default (musl-native Alpine); the Makefile may pass a
 # stand-in. Building for the musl target explicitly works on both kinds.
 ARG RUST_IMAGE=rust:1.95-alpine
@@ -39,6 +40,16 @@ RUN set -e; \
       readelf -lW "/out/$bin" >/tmp/headers; \
       if grep -q INTERP /tmp/headers; then echo "$bin is not static" >&2; exit 1; fi; \
     done
+# hello-tiny (no std, no libc) with its own rustc flags, in a second cargo
+# run so the others' flags, and their cached build, stay as they are:
+# rustc's copy of musl's start files off (its _start is hello-tiny's own),
+# absolute addresses (no PIE: nothing to relocate) and no unwind tables.
+ENV TINY_RUSTFLAGS="-C link-self-contained=no -C relocation-model=static -C force-unwind-tables=no"
+RUN set -e; \
+    RUSTFLAGS="$RUSTFLAGS $TINY_RUSTFLAGS" cargo build --release --locked --target x86_64-unknown-linux-musl -p hello-tiny; \
+    cp target/x86_64-unknown-linux-musl/release/hello-tiny /out/; \
+    readelf -lW /out/hello-tiny >/tmp/headers; \
+    if grep -q INTERP /tmp/headers; then echo "hello-tiny is not static" >&2; exit 1; fi
 # output.txt is written at build time, as the Python original does; a fixed
 # SOURCE_DATE_EPOCH keeps the file, and so this layer, reproducible.
 ARG SOURCE_DATE_EPOCH
@@ -78,3 +89,10 @@ LABEL org.opencontainers.image.title="simple-script" \
       org.opencontainers.image.description="Shows the output.txt written at build time: the Python exercise, in Rust"
 COPY --from=builder /out/simple-script /out/output.txt /
 ENTRYPOINT ["/simple-script", "show", "/output.txt"]
+
+# hello-tiny: hello as small as Rust gets, no std and no libc (about 1 KB).
+FROM oci AS hello-tiny
+LABEL org.opencontainers.image.title="hello-tiny" \
+      org.opencontainers.image.description="Prints Hello world!: no std, no libc, raw system calls; the size limit of a Rust container"
+COPY --from=builder /out/hello-tiny /hello-tiny
+ENTRYPOINT ["/hello-tiny"]

@@ -22,7 +22,7 @@ pub fn ratios(specs: &[CatalogImage], records: &[ImageRecord]) -> Vec<Ratio> {
         let pairs = spec
             .baselines
             .iter()
-            .map(|b| ("rust_vs_original", b))
+            .map(|b| ("vs_baseline", b))
             .chain(spec.naive.iter().map(|n| ("multi_stage_vs_naive", n)));
         for (kind, baseline) in pairs {
             if let Some(baseline) = find(baseline) {

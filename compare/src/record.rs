@@ -212,7 +212,7 @@ pub struct PathLoad {
 /// ratio is taken within that round, then summarised.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Ratio {
-    /// `rust_vs_original` or `multi_stage_vs_naive`.
+    /// `vs_baseline` or `multi_stage_vs_naive`.
     pub kind: String,
     pub subject: String,
     pub baseline: String,

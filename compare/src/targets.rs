@@ -144,7 +144,7 @@ mod tests {
 
     fn ratio(measure: &str, cpus: Option<f64>, rounds: &[f64]) -> Ratio {
         Ratio {
-            kind: "rust_vs_original".to_owned(),
+            kind: "vs_baseline".to_owned(),
             subject: "who:rust".to_owned(),
             baseline: "who:go".to_owned(),
             measure: measure.to_owned(),
