@@ -31,7 +31,7 @@ impl Cgroup {
         let find = |controller: &str, under: &Path, file: &str| {
             listed
                 .lines()
-                .filter_map(|line| line.splitn(3, ':').nth(1).zip(line.splitn(3, ':').nth(2)))
+                .filter_map(|line| line.split(':').nth(1).zip(line.splitn(3, ':').nth(2)))
                 .filter(|(controllers, _)| controllers.split(',').any(|c| c == controller))
                 .map(|(_, path)| path.trim_start_matches('/').to_owned())
                 .chain([
