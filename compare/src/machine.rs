@@ -1,10 +1,8 @@
 //! Where the numbers come from: the machine, the engine, the toolchains.
 
-use std::process::Command;
-
 use bollard::Docker;
 
-use crate::record::{DockerInfo, Machine, Toolchain};
+use crate::record::{DockerInfo, Machine};
 
 pub fn machine() -> Machine {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
@@ -40,27 +38,4 @@ pub async fn docker_info(docker: &Docker) -> DockerInfo {
             .map(|v| v.to_string()),
         storage_driver: info.and_then(|i| i.driver),
     }
-}
-
-/// The host's toolchains, first line of each one's version output.
-pub fn host_toolchains() -> Vec<Toolchain> {
-    [
-        ("rustc", "--version"),
-        ("go", "version"),
-        ("python3", "--version"),
-    ]
-    .into_iter()
-    .map(|(command, arg)| Toolchain {
-        command: command.to_owned(),
-        version: Command::new(command)
-            .arg(arg)
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .and_then(|o| {
-                let text = String::from_utf8_lossy(&o.stdout).into_owned();
-                text.lines().next().map(str::to_owned)
-            }),
-    })
-    .collect()
 }

@@ -22,11 +22,6 @@ pub struct Report {
     pub command: Vec<String>,
     pub machine: Machine,
     pub docker: DockerInfo,
-    /// `rustc --version`, `go version`, `python3 --version` on the host (the
-    /// images carry their own toolchains: see each image's `bases`).
-    pub host_toolchains: Vec<Toolchain>,
-    /// `results/bases.txt` as the image scripts wrote it, when there is one.
-    pub bases_txt: Option<String>,
     pub settings: Settings,
     pub images: Vec<ImageRecord>,
     pub ratios: Vec<Ratio>,
@@ -48,13 +43,6 @@ pub struct DockerInfo {
     pub api_version: String,
     pub cgroup_version: Option<String>,
     pub storage_driver: Option<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Toolchain {
-    pub command: String,
-    /// First line of its version output, or null when it is not installed.
-    pub version: Option<String>,
 }
 
 /// How the numbers were taken, so two reports can be told apart.
@@ -173,20 +161,13 @@ pub struct CpusRun {
     pub loads: Vec<PathLoad>,
 }
 
-/// Servers only. `vm*` fields are the main process's, from
-/// `/proc/<host pid>/status`; `cgroup_*` fields are the whole container's.
+/// Servers only: the main process's, from `/proc/<host pid>/status`.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Memory {
     /// VmRSS one second after the first answer.
     pub idle_vmrss_bytes: Option<Figure>,
     /// VmHWM after the image's own path's load: the peak RSS under load.
     pub peak_vmhwm_bytes: Option<Figure>,
-    /// cgroup v1 `memory.usage_in_bytes` / v2 `memory.current` when idle.
-    pub idle_cgroup_usage_bytes: Option<Figure>,
-    /// cgroup v1 `memory.max_usage_in_bytes` / v2 `memory.peak` after that load.
-    pub peak_cgroup_usage_bytes: Option<Figure>,
-    /// `v1` or `v2`, or null when the cgroup was not found.
-    pub cgroup_version: Option<String>,
 }
 
 /// wrk against one path, once per round.

@@ -108,8 +108,6 @@ pub async fn run(
         command: std::env::args().collect(),
         machine: machine::machine(),
         docker: machine::docker_info(&docker).await,
-        host_toolchains: machine::host_toolchains(),
-        bases_txt: std::fs::read_to_string(cli.context.join("results/bases.txt")).ok(),
         settings: Settings {
             rounds: cli.rounds,
             build_rounds: if cli.skip_build { 0 } else { cli.build_rounds },

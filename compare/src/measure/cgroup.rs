@@ -1,11 +1,7 @@
-//! What the kernel charges to a container's cgroup: memory (usage and
-//! peak, page cache included) and CPU time (every thread of every process
-//! in it, in user and kernel mode). The process's own VmRSS/VmHWM come
-//! from testkit::procfs.
-//!
-//! cgroup v1: `memory.usage_in_bytes`, `memory.max_usage_in_bytes`,
-//! `cpuacct.usage` (ns); v2: `memory.current`, `memory.peak`, `cpu.stat`
-//! `usage_usec`.
+//! The CPU time the kernel charges to a container's cgroup: every thread of
+//! every process in it, in user and kernel mode. v1: `cpuacct.usage` (ns);
+//! v2: `cpu.stat`'s `usage_usec`. The process's memory comes from
+//! testkit::procfs.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -16,9 +12,7 @@ const ROOT: &str = "/sys/fs/cgroup";
 
 #[derive(Debug, Clone)]
 pub struct Cgroup {
-    /// v1: one directory per controller.
-    memory: PathBuf,
-    cpu: PathBuf,
+    dir: PathBuf,
     v2: bool,
 }
 
@@ -27,7 +21,7 @@ impl Cgroup {
     /// Docker's cgroupfs and systemd drivers put containers.
     pub fn of(pid: u32, id: &str) -> Result<Self> {
         let listed = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
-        // `4:memory:/docker/ID` (v1) or `0::/docker/ID` (v2).
+        // `2:cpuacct:/docker/ID` (v1) or `0::/docker/ID` (v2).
         let find = |controller: &str, under: &Path, file: &str| {
             listed
                 .lines()
@@ -46,64 +40,27 @@ impl Cgroup {
                 })
         };
         let root = Path::new(ROOT);
-        let v1 = (
-            find("memory", &root.join("memory"), "memory.usage_in_bytes"),
-            find("cpuacct", &root.join("cpuacct"), "cpuacct.usage"),
-        );
-        if let (Some(memory), Some(cpu)) = v1 {
-            return Ok(Cgroup {
-                memory,
-                cpu,
-                v2: false,
-            });
+        if let Some(dir) = find("cpuacct", &root.join("cpuacct"), "cpuacct.usage") {
+            return Ok(Cgroup { dir, v2: false });
         }
-        let dir = find("", root, "memory.current")
+        let dir = find("", root, "cpu.stat")
             .ok_or_else(|| anyhow!("no cgroup found for container {id}"))?;
-        Ok(Cgroup {
-            memory: dir.clone(),
-            cpu: dir,
-            v2: true,
-        })
-    }
-
-    pub fn version(&self) -> &'static str {
-        if self.v2 {
-            "v2"
-        } else {
-            "v1"
-        }
-    }
-
-    pub fn memory_bytes(&self) -> Result<u64> {
-        let file = if self.v2 {
-            "memory.current"
-        } else {
-            "memory.usage_in_bytes"
-        };
-        read_number(&self.memory.join(file))
-    }
-
-    /// Kernels before 5.19 have no v2 `memory.peak`: then this fails.
-    pub fn peak_memory_bytes(&self) -> Result<u64> {
-        let file = if self.v2 {
-            "memory.peak"
-        } else {
-            "memory.max_usage_in_bytes"
-        };
-        read_number(&self.memory.join(file))
+        Ok(Cgroup { dir, v2: true })
     }
 
     /// CPU time charged so far, in nanoseconds.
     pub fn cpu_ns(&self) -> Result<u64> {
-        if !self.v2 {
-            return read_number(&self.cpu.join("cpuacct.usage"));
-        }
-        let path = self.cpu.join("cpu.stat");
+        let file = self
+            .dir
+            .join(if self.v2 { "cpu.stat" } else { "cpuacct.usage" });
         let text =
-            fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        usage_usec(&text)
-            .map(|us| us * 1000)
-            .ok_or_else(|| anyhow!("no usage_usec in {}", path.display()))
+            fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+        let ns = if self.v2 {
+            usage_usec(&text).map(|us| us * 1000)
+        } else {
+            text.trim().parse().ok()
+        };
+        ns.ok_or_else(|| anyhow!("no CPU usage in {}", file.display()))
     }
 }
 
@@ -112,14 +69,6 @@ fn usage_usec(cpu_stat: &str) -> Option<u64> {
         .lines()
         .find_map(|line| line.strip_prefix("usage_usec "))
         .and_then(|value| value.trim().parse().ok())
-}
-
-fn read_number(path: &Path) -> Result<u64> {
-    let text =
-        fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    text.trim()
-        .parse()
-        .with_context(|| format!("{} is not a number", path.display()))
 }
 
 #[cfg(test)]

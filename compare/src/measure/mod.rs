@@ -46,9 +46,6 @@ pub struct ServerRound {
     pub exit_code: Option<i64>,
     pub idle: procfs::Status,
     pub peak: procfs::Status,
-    pub idle_cgroup_bytes: Option<u64>,
-    pub peak_cgroup_bytes: Option<u64>,
-    pub cgroup_version: Option<String>,
     pub loads: Vec<(String, load::Sample)>,
 }
 
@@ -136,8 +133,6 @@ impl Measurer {
         tokio::time::sleep(IDLE_SETTLE).await;
         let mut round = ServerRound {
             idle: procfs::status(started.pid)?,
-            idle_cgroup_bytes: Some(cgroup.memory_bytes()?),
-            cgroup_version: Some(cgroup.version().to_owned()),
             ..Default::default()
         };
         for (index, path) in paths.iter().enumerate() {
@@ -152,7 +147,6 @@ impl Measurer {
             round.loads.push((path.clone(), sample));
             if index == 0 {
                 round.peak = procfs::status(started.pid)?;
-                round.peak_cgroup_bytes = cgroup.peak_memory_bytes().ok();
             }
         }
         Ok(round)

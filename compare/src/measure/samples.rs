@@ -1,8 +1,6 @@
 //! The rounds of one image under one CPU limit, gathered as they come and
 //! summarised into a record once every round is in.
 
-use std::collections::BTreeMap;
-
 use testkit::wrk;
 
 use super::{CliRound, ServerRound};
@@ -16,12 +14,8 @@ pub struct Samples {
     first_line: Option<String>,
     idle_vmrss: Vec<f64>,
     peak_vmhwm: Vec<f64>,
-    idle_cgroup: Vec<f64>,
-    peak_cgroup: Vec<f64>,
-    cgroup_version: Option<String>,
-    loads: BTreeMap<String, PathSamples>,
-    /// Paths in the order first loaded (BTreeMap sorts them).
-    path_order: Vec<String>,
+    /// Per path, in the order first loaded.
+    loads: Vec<(String, PathSamples)>,
 }
 
 #[derive(Debug, Default)]
@@ -50,14 +44,15 @@ impl Samples {
         let bytes = |v: Option<u64>| v.map(|v| v as f64);
         self.idle_vmrss.extend(bytes(round.idle.vm_rss_bytes));
         self.peak_vmhwm.extend(bytes(round.peak.vm_hwm_bytes));
-        self.idle_cgroup.extend(bytes(round.idle_cgroup_bytes));
-        self.peak_cgroup.extend(bytes(round.peak_cgroup_bytes));
-        self.cgroup_version = round.cgroup_version;
         for (path, sample) in round.loads {
-            if !self.path_order.contains(&path) {
-                self.path_order.push(path.clone());
-            }
-            let into = self.loads.entry(path).or_default();
+            let index = match self.loads.iter().position(|(p, _)| *p == path) {
+                Some(index) => index,
+                None => {
+                    self.loads.push((path, PathSamples::default()));
+                    self.loads.len() - 1
+                }
+            };
+            let into = &mut self.loads[index].1;
             let report = &sample.report;
             let ms = |us: u64| us as f64 / 1000.0;
             into.requests.push(report.requests);
@@ -72,7 +67,7 @@ impl Samples {
     }
 
     pub fn summary(&self, cpus: f64) -> CpusRun {
-        let server = !self.path_order.is_empty();
+        let server = !self.loads.is_empty();
         CpusRun {
             cpus,
             start_ms: Figure::of(&self.start_ms),
@@ -82,15 +77,11 @@ impl Samples {
             memory: server.then(|| Memory {
                 idle_vmrss_bytes: Figure::of(&self.idle_vmrss),
                 peak_vmhwm_bytes: Figure::of(&self.peak_vmhwm),
-                idle_cgroup_usage_bytes: Figure::of(&self.idle_cgroup),
-                peak_cgroup_usage_bytes: Figure::of(&self.peak_cgroup),
-                cgroup_version: self.cgroup_version.clone(),
             }),
             loads: self
-                .path_order
+                .loads
                 .iter()
-                .filter_map(|path| {
-                    let s = &self.loads[path];
+                .filter_map(|(path, s)| {
                     Some(PathLoad {
                         path: path.clone(),
                         requests: s.requests.clone(),

@@ -36,16 +36,6 @@ fn header(md: &mut String, r: &Report) {
         r.docker.api_version,
         r.docker.cgroup_version.as_deref().unwrap_or("?"),
     );
-    let toolchains: Vec<String> = r
-        .host_toolchains
-        .iter()
-        .map(|t| {
-            t.version
-                .clone()
-                .unwrap_or_else(|| format!("{}: not installed", t.command))
-        })
-        .collect();
-    let _ = writeln!(md, "Host toolchains: {}.", toolchains.join("; "));
     let _ = writeln!(md, "Command: `{}`\n", r.command.join(" "));
     let cpus: Vec<String> = s.cpus.iter().map(f64::to_string).collect();
     let _ = writeln!(
@@ -107,22 +97,20 @@ fn running(md: &mut String, r: &Report) {
     let _ = writeln!(md, "## Start, memory, stop\n");
     let _ = writeln!(
         md,
-        "| image | CPUs | start | idle VmRSS | peak VmHWM (load) | cgroup idle | cgroup peak | stop | exit code |"
+        "| image | CPUs | start | idle VmRSS | peak VmHWM (load) | stop | exit code |"
     );
-    let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|");
     for i in &r.images {
         for run in &i.runs {
             let mem = run.memory.as_ref();
             let _ = writeln!(
                 md,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} |",
                 i.tag,
                 run.cpus,
                 spread(run.start_ms.as_ref(), millis),
                 spread(mem.and_then(|m| m.idle_vmrss_bytes.as_ref()), bytes),
                 spread(mem.and_then(|m| m.peak_vmhwm_bytes.as_ref()), bytes),
-                spread(mem.and_then(|m| m.idle_cgroup_usage_bytes.as_ref()), bytes),
-                spread(mem.and_then(|m| m.peak_cgroup_usage_bytes.as_ref()), bytes),
                 spread(run.stop_ms.as_ref(), millis),
                 run.exit_code.map_or_else(dash, |c| c.to_string()),
             );
@@ -254,10 +242,11 @@ fn bases(md: &mut String, r: &Report) {
         let _ = writeln!(md, "| {} | {bases} |", i.tag);
     }
     md.push('\n');
-    if let Some(text) = &r.bases_txt {
-        // results/bases.txt, as the image scripts wrote it.
-        let _ = writeln!(md, "results/bases.txt:\n\n```\n{}\n```\n", text.trim_end());
-    }
+    let _ = writeln!(
+        md,
+        "What each stand-in base is: results/bases.txt (scripts/stand-ins.sh).
+"
+    );
 }
 
 fn how(md: &mut String, r: &Report) {
