@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use testkit::CommandExt;
+use testkit::{procfs, CommandExt};
 
 const BIN: &str = env!("CARGO_BIN_EXE_simple-script");
 
@@ -15,13 +15,10 @@ const BIN: &str = env!("CARGO_BIN_EXE_simple-script");
 /// far below a file read whole.
 const MAX_KIB: u64 = 8 * 1024;
 
-/// A /proc/PID/status field in KiB (VmRSS, VmHWM); None once the process has exited.
-fn status_kib(pid: u32, field: &str) -> Option<u64> {
-    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(field))
-        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+/// A process's memory in KiB, from /proc/PID/status (`field` picks VmRSS
+/// or VmHWM); None once the process has exited.
+fn status_kib(pid: u32, field: fn(&procfs::Status) -> Option<u64>) -> Option<u64> {
+    field(&procfs::status(pid).ok()?).map(|bytes| bytes / 1024)
 }
 
 /// Waits up to `limit` for `child` to exit, sampling its peak memory.
@@ -29,7 +26,7 @@ fn peak_until_exit(child: &mut Child, limit: Duration) -> (i32, u64) {
     let start = Instant::now();
     let mut peak = 0;
     loop {
-        if let Some(kib) = status_kib(child.id(), "VmHWM:") {
+        if let Some(kib) = status_kib(child.id(), |s| s.vm_hwm_bytes) {
             peak = peak.max(kib);
         }
         if let Some(status) = child.try_wait().unwrap() {
@@ -68,7 +65,7 @@ fn showing_dev_zero_for_a_second_keeps_memory_small() {
         .spawn()
         .unwrap();
     thread::sleep(Duration::from_secs(1));
-    let rss = status_kib(child.id(), "VmRSS:").expect("still running");
+    let rss = status_kib(child.id(), |s| s.vm_rss_bytes).expect("still running");
     let _ = child.kill();
     let _ = child.wait();
     assert!(rss < MAX_KIB, "RSS {rss} KiB after a second of /dev/zero");
