@@ -39,7 +39,7 @@ base_for() {
 
 # The repository these scripts live in (its metadata labels the images,
 # whatever build context a caller points the build at).
-REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 CATALOG=$REPO_ROOT/docker/images.tsv
 
 # catalog_row TAG: the catalog's row for TAG (its columns, space-separated);
@@ -106,8 +106,9 @@ image_metadata() {
       "$REPO_ROOT/Cargo.toml")
     [ -n "$VERSION" ] || die "no version in $REPO_ROOT/Cargo.toml's [workspace.package]"
   fi
+  # A git checkout of this tree, not a tarball unpacked inside another one.
   local in_git=
-  if "${git[@]}" rev-parse --git-dir >/dev/null 2>&1; then in_git=1; fi
+  if [ "$("${git[@]}" rev-parse --show-toplevel 2>/dev/null || true)" = "$REPO_ROOT" ]; then in_git=1; fi
   if [ -z "${REVISION:-}" ] && [ -n "$in_git" ]; then REVISION=$("${git[@]}" rev-parse HEAD); fi
   if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
     if [ -n "$in_git" ]; then
