@@ -22,7 +22,11 @@ const SCRATCH_IMAGES: &[(&str, &[&str])] = &[
 /// Size budgets, in bytes as `docker image inspect` reports them: a little
 /// above what was measured, so that growth is a decision, not an accident.
 const SIZE_BUDGETS: &[(&str, u64)] = &[
-    ("who:rust", 950_000),
+    // 950 000 until who-server served on every core: the worker threads, the
+    // log thread and check's bounded steps took it to 987 904 bytes (README,
+    // "Build choices, measured"). Back under 950 000 needs clap out of the
+    // binary (measured 791 232), and clap is a crate the project chose.
+    ("who:rust", 990_000),
     ("hello:rust", 400_000),
     ("simple-script:rust", 650_000),
 ];
