@@ -61,12 +61,13 @@ lint: lint-rust lint-docker lint-deploy
 test: lint images
 	cargo test --workspace --locked
 
-# Measure $(IMAGES) side by side in rounds, each built cold then warm
+# Build $(IMAGES) cold then warm and measure them side by side in rounds
 # (results/compare.json, .md, charts, and README.md's results table; see
-# compare/README.md). `images` first, so every base and stand-in is there.
-# COMPARE_ARGS adds options, e.g. --skip-build or --rounds 5.
+# compare/README.md). compare builds every image itself, so it needs the
+# stand-ins, not `images`. COMPARE_ARGS adds options, e.g. --rounds 5, or
+# --skip-build to measure the images `make images` made as they are.
 comma := ,
 empty :=
 space := $(empty) $(empty)
-compare: bootstrap images
+compare: stand-ins
 	cargo run --release --locked -p compare -- --readme README.md --images $(subst $(space),$(comma),$(strip $(IMAGES))) $(COMPARE_ARGS)
