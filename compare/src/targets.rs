@@ -72,7 +72,7 @@ pub fn targets(records: &[ImageRecord], ratios: &[Ratio], cpus: &[f64]) -> Vec<T
         .and_then(|r| r.stop_ms.as_ref());
     out.push(Target {
         name: "who:rust stops in < 0.5 s".to_owned(),
-        measured: stop.map_or_else(not_measured, |s| format!("{} ms", spread(s, 0))),
+        measured: stop.map_or_else(not_measured, |s| spread(s, 0, " ms")),
         met: stop.map(|s| s.median < 500.0),
         straddles: stop.is_some_and(|s| s.straddles(500.0)),
     });
@@ -96,7 +96,7 @@ pub fn targets(records: &[ImageRecord], ratios: &[Ratio], cpus: &[f64]) -> Vec<T
             name: format!("{} warm rebuild ≤ 1/4 of cold", r.tag),
             measured: share
                 .as_ref()
-                .map_or_else(not_measured, |s| format!("warm/cold {}", spread(s, 2))),
+                .map_or_else(not_measured, |s| format!("warm/cold {}", spread(s, 2, ""))),
             met: share.as_ref().map(|s| s.median <= 0.25),
             straddles: share.as_ref().is_some_and(|s| s.straddles(0.25)),
         });
@@ -116,20 +116,22 @@ pub fn targets(records: &[ImageRecord], ratios: &[Ratio], cpus: &[f64]) -> Vec<T
 fn at_least(name: &str, times: Option<&Figure>, threshold: f64, what: &str) -> Target {
     Target {
         name: name.to_owned(),
-        measured: times.map_or_else(not_measured, |t| format!("{}x {what}", spread(t, 2))),
+        measured: times.map_or_else(not_measured, |t| format!("{} {what}", spread(t, 2, "x"))),
         met: times.map(|t| t.median >= threshold),
         straddles: times.is_some_and(|t| t.straddles(threshold)),
     }
 }
 
-/// `1.52 (1.48–1.60)`: the median, and the range when the rounds differ.
-pub fn spread(figure: &Figure, decimals: usize) -> String {
+/// `1.52x (1.48–1.60)`: the median with its unit, and the range when the
+/// rounds differ.
+pub fn spread(figure: &Figure, decimals: usize, unit: &str) -> String {
+    let median = format!("{:.decimals$}{unit}", figure.median);
     if figure.min == figure.max {
-        format!("{:.decimals$}", figure.median)
+        median
     } else {
         format!(
-            "{:.decimals$} ({:.decimals$}–{:.decimals$})",
-            figure.median, figure.min, figure.max
+            "{median} ({:.decimals$}–{:.decimals$})",
+            figure.min, figure.max
         )
     }
 }
@@ -165,7 +167,7 @@ mod tests {
         let find = |name: &str| targets.iter().find(|t| t.name.starts_with(name)).unwrap();
         let at_1 = find("who:rust ≥ 1.5x fewer CPU-µs per /who request than who:go, at 1 CPU");
         assert_eq!((at_1.met, at_1.straddles), (Some(true), true));
-        assert_eq!(at_1.measured, "1.55 (1.45–1.60)x fewer CPU-µs per request");
+        assert_eq!(at_1.measured, "1.55x (1.45–1.60) fewer CPU-µs per request");
         let at_2 = find("who:rust ≥ 1.5x fewer CPU-µs per /who request than who:go, at 2 CPU");
         assert_eq!((at_2.met, at_2.straddles), (Some(false), false));
         assert_eq!(find("who:rust ≥ 6x smaller").met, Some(true));
