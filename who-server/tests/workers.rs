@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::process::{exchange, thread_cpu, Who, BIN, GET_WHO};
+use common::process::{exchange, exchange_on, thread_cpu, Who, BIN, GET_WHO};
 use testkit::CommandExt;
 
 /// Keep-alive GETs on `connections` connections for `time`; the answers.
@@ -178,8 +178,9 @@ fn sigterm_under_load_with_two_workers_loses_no_answered_request_and_exits_0() {
                 let end = Instant::now() + Duration::from_secs(10);
                 let mut complete = 0;
                 while Instant::now() < end {
+                    // Refused once the listeners are closed: the end of this client.
                     let answer = match TcpStream::connect(addr) {
-                        Ok(_) => exchange(addr, GET_WHO),
+                        Ok(stream) => exchange_on(stream, GET_WHO),
                         Err(_) => break,
                     };
                     if answer.is_empty() {

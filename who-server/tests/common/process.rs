@@ -110,7 +110,12 @@ impl Drop for Who {
 /// One request on a new connection; the whole answer, or what came before
 /// the server closed or 5 s passed.
 pub fn exchange(addr: SocketAddr, request: &[u8]) -> Vec<u8> {
-    let mut stream = TcpStream::connect(addr).expect("connect");
+    exchange_on(TcpStream::connect(addr).expect("connect"), request)
+}
+
+/// One request on `stream`; the whole answer, or what came before the
+/// server closed or 5 s passed.
+pub fn exchange_on(mut stream: TcpStream, request: &[u8]) -> Vec<u8> {
     stream
         .set_read_timeout(Some(Duration::from_secs(5)))
         .unwrap();
