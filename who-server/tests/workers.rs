@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::process::{exchange, exchange_on, thread_cpu, Who, BIN, GET_WHO};
+use common::process::{exchange_on, thread_cpu, Who, BIN, GET_WHO};
 use testkit::CommandExt;
 
 /// Keep-alive GETs on `connections` connections for `time`; the answers.
