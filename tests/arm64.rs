@@ -5,7 +5,6 @@
 //! hostname, hello prints, simple-script shows its file); these check what
 //! is particular to them, and a multi-arch manifest list in a real registry.
 
-use std::io::Read;
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -125,7 +124,7 @@ fn free_port() -> u16 {
 struct Registry {
     child: Child,
     address: String,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Registry {
@@ -145,13 +144,14 @@ impl Registry {
             .arg("serve")
             .arg(&config)
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            // A file, not a pipe: its access log would fill a pipe nobody reads.
+            .stderr(std::fs::File::create(dir.path().join("registry.log")).unwrap())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start docker-registry ({e}): run `make bootstrap`"));
         let mut registry = Registry {
             child,
             address,
-            _dir: dir,
+            dir,
         };
         registry.wait_until_serving(Duration::from_secs(20));
         registry
@@ -162,14 +162,11 @@ impl Registry {
         let url = format!("http://{}/v2/", self.address);
         while start.elapsed() < limit {
             if let Some(status) = self.child.try_wait().unwrap() {
-                let mut stderr = String::new();
-                let _ = self
-                    .child
-                    .stderr
-                    .take()
-                    .unwrap()
-                    .read_to_string(&mut stderr);
-                panic!("docker-registry exited ({status}): {stderr}");
+                let log = std::fs::read_to_string(self.dir.path().join("registry.log"));
+                panic!(
+                    "docker-registry exited ({status}): {}",
+                    log.unwrap_or_default()
+                );
             }
             if ureq::get(&url)
                 .timeout(Duration::from_secs(1))
