@@ -140,7 +140,8 @@ build_arm64() {
       { printf 'FROM scratch AS binaries\nCOPY out /out\n'; sed '1,/^FROM builder AS binaries$/d' "$file" | copy_first; } |
       docker build -f - -t "$tag" --platform linux/arm64 "$@" "$work"
   } >"$log" 2>&1 || status=$?
-  docker rmi "$builder" >/dev/null 2>&1 || true
+  # --no-prune: the builder's layers stay, the cache of the next arm64 row.
+  docker rmi --no-prune "$builder" >/dev/null 2>&1 || true
   rm -rf "$work"
   return "$status"
 }
