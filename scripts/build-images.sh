@@ -5,6 +5,12 @@
 # or `--build-arg APP=STAGE` (when it declares `ARG APP`). A tag not in the
 # catalog is an error. Base images come from scripts/lib.sh's base_for, the
 # labels' metadata from its image_metadata.
+# A tag whose variant ends in -arm64 (who:rust-arm64) is a linux/arm64 image,
+# cross-compiled by the same Dockerfile on this machine (TARGETARCH=arm64,
+# no emulation). With BuildKit that is one `docker build --platform`. The
+# legacy builder refuses to COPY --from a stage of another platform, so it
+# takes two: the builder stage (amd64) compiles; then the Dockerfile's final
+# stages, on a `binaries` stage of the files copied out, build for arm64.
 # Quiet on success: one line per image; the full log goes to $LOG_DIR.
 #
 #   scripts/build-images.sh TAG...          build them
@@ -82,12 +88,75 @@ build_args() {
   fi
 }
 
+# copy_first: Dockerfile stages (stdin) as the legacy builder can build them
+# for another platform. It gives a FROM scratch stage the daemon's platform
+# unless its first instruction is a COPY, and then refuses to build on it:
+# so every stage's COPYs go first, and a stage FROM another of these stages
+# (`FROM oci AS who`) is made FROM that one's base with its instructions
+# inlined after the COPYs. The image's config (labels, user, entrypoint)
+# comes out the same; only the order of its history differs.
+copy_first() {
+  awk '
+    { instruction = instruction $0 "\n" }
+    /\\$/ { next }
+    { text[++n] = instruction; instruction = "" }
+    END {
+      for (i = 1; i <= n; i++) {
+        if (text[i] !~ /^FROM /) continue
+        split(text[i], word, /[ \t\n]+/)
+        start[++m] = i; base[m] = word[2]; name[m] = toupper(word[3]) == "AS" ? word[4] : ""
+        stage[name[m]] = m
+      }
+      start[m + 1] = n + 1
+      for (k = 1; k <= m; k++) {
+        b = (base[k] in stage) ? stage[base[k]] : 0
+        printf "FROM %s%s\n", b ? base[b] : base[k], name[k] != "" ? " AS " name[k] : ""
+        for (i = start[k] + 1; i < start[k + 1]; i++) if (text[i] ~ /^COPY /) printf "%s", text[i]
+        if (b) for (i = start[b] + 1; i < start[b + 1]; i++) if (text[i] !~ /^COPY /) printf "%s", text[i]
+        for (i = start[k] + 1; i < start[k + 1]; i++) if (text[i] !~ /^COPY /) printf "%s", text[i]
+      }
+    }'
+}
+
+# build_arm64 TAG FILE LOG ARGS...: TAG for linux/arm64, as the header says.
+build_arm64() {
+  local tag=$1 file=$2 log=$3 work id status=0
+  shift 3
+  if [ "$DOCKER_BUILDKIT" = 1 ]; then
+    docker build -f "$file" -t "$tag" --platform linux/arm64 "$@" "${extra[@]}" "$CONTEXT" >"$log" 2>&1
+    return
+  fi
+  local builder=${tag,,}-builder.$$
+  work=$(mktemp -d)
+  {
+    # The builder runs as the daemon's amd64 and compiles for arm64;
+    # --target builder after the row's own --target: the last one counts.
+    docker build -f "$file" -t "$builder" "$@" --build-arg TARGETARCH=arm64 \
+      --build-arg BUILDPLATFORM=linux/amd64 --target builder "${extra[@]}" "$CONTEXT" &&
+      id=$(docker create "$builder" never-run) &&
+      docker cp "$id:/out" "$work/out" && docker rm "$id" >/dev/null &&
+      # The Dockerfile's final stages (all below `FROM builder AS binaries`),
+      # on a `binaries` stage made of those files: everything is arm64.
+      { printf 'FROM scratch AS binaries\nCOPY out /out\n'; sed '1,/^FROM builder AS binaries$/d' "$file" | copy_first; } |
+      docker build -f - -t "$tag" --platform linux/arm64 "$@" "$work"
+  } >"$log" 2>&1 || status=$?
+  # --no-prune: the builder's layers stay, the cache of the next arm64 row.
+  docker rmi --no-prune "$builder" >/dev/null 2>&1 || true
+  rm -rf "$work"
+  return "$status"
+}
+
 for image in "$@"; do
   file=${file_of[$image]}
   log=$LOG_DIR/${image/:/-}.log
   mapfile -t args < <(build_args "$file" "${stage_of[$image]}")
-  start=$SECONDS
-  if ! docker build -f "$file" -t "$TAG_PREFIX$image" "${args[@]}" "${extra[@]}" "$CONTEXT" >"$log" 2>&1; then
+  start=$SECONDS status=0
+  if [ "$(platform_of "$image")" = linux/arm64 ]; then
+    build_arm64 "$TAG_PREFIX$image" "$file" "$log" "${args[@]}" || status=$?
+  else
+    docker build -f "$file" -t "$TAG_PREFIX$image" "${args[@]}" "${extra[@]}" "$CONTEXT" >"$log" 2>&1 || status=$?
+  fi
+  if [ "$status" != 0 ]; then
     tail -n 30 "$log" >&2
     die "$image failed to build; full log: $log"
   fi

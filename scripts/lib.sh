@@ -51,6 +51,16 @@ catalog_row() {
   printf '%s\n' "$row"
 }
 
+# platform_of TAG: the platform an image of the catalog is built for and
+# runs on: linux/arm64 for the -arm64 variants (who:rust-arm64), else
+# linux/amd64. testkit::catalog's platform() reads tags the same way.
+platform_of() {
+  case $1 in
+    *-arm64) printf 'linux/arm64\n' ;;
+    *) printf 'linux/amd64\n' ;;
+  esac
+}
+
 # catalog_tags: every tag of the catalog, one a line.
 catalog_tags() {
   awk '!/^#/ && NF { print $1 }' "$CATALOG"

@@ -76,7 +76,9 @@ make_debian() {
 
 # Like rust:<v> (Debian): gcc to link, RUSTUP_HOME/CARGO_HOME as upstream,
 # plus the musl std so --target x86_64-unknown-linux-musl works offline, and
-# cargo-chef, which the Dockerfile would otherwise `cargo install`.
+# cargo-chef and cargo-auditable, which the Dockerfile would otherwise
+# `cargo install`. No aarch64 std: the naive images, built on this one, stay
+# the size of the official image's (see make_rust_cross).
 make_rust() {
   local dir sysroot version toolchain
   sysroot=$(rustc --print sysroot)
@@ -87,12 +89,38 @@ make_rust() {
   toolchain=usr/local/rustup/toolchains/$version-x86_64-unknown-linux-gnu
   mkdir -p "$dir/$toolchain/bin" "$dir/usr/local/cargo/bin"
   cp -a "$sysroot/bin/cargo" "$sysroot/bin/rustc" "$sysroot/bin/rustdoc" "$dir/$toolchain/bin/"
-  cp -a "$sysroot/lib" "$dir/$toolchain/"
+  mkdir -p "$dir/$toolchain/lib/rustlib"
+  # Everything but the other targets' std (rustup's extra targets).
+  tar -C "$sysroot/lib" --exclude='./rustlib/aarch64-*' -c . | tar -C "$dir/$toolchain/lib" -x
   for tool in cargo rustc rustdoc; do ln -s "/$toolchain/bin/$tool" "$dir/usr/local/cargo/bin/$tool"; done
-  cp "$(command -v cargo-chef)" "$dir/usr/local/cargo/bin/"
-  import "$1" "$dir" "Debian $SUITE minbase + gcc + host Rust $version (gnu and musl std) + cargo-chef $(cargo chef --version | cut -d" " -f2)" \
+  cp "$(command -v cargo-chef)" "$(command -v cargo-auditable)" "$dir/usr/local/cargo/bin/"
+  import "$1" "$dir" "$(rust_description)" \
     --change 'ENV RUSTUP_HOME=/usr/local/rustup' --change 'ENV CARGO_HOME=/usr/local/cargo' \
     --change "ENV PATH=/usr/local/cargo/bin:$PATH_DEFAULT" --change "ENV RUST_VERSION=$version"
+}
+
+# rust_description: what make_rust puts in its stand-in, as its label says;
+# a stand-in whose label differs (older tools) is made again.
+rust_description() {
+  printf 'Debian %s minbase + gcc + host Rust %s (gnu and musl std) + cargo-chef %s + cargo-auditable %s\n' \
+    "$SUITE" "$(rustc --version | cut -d' ' -f2)" "$(cargo chef --version | cut -d' ' -f2)" \
+    "$(cargo install --list | sed -n 's/^cargo-auditable v\(.*\):$/\1/p')"
+}
+
+# The multi-stage builder's base (rust:<v>-alpine) cross-compiles to arm64,
+# as `rustup target add aarch64-unknown-linux-musl` makes the official image
+# do: here the host's aarch64 musl std is added as a layer on make_rust's.
+make_rust_cross() {
+  local sysroot version target=aarch64-unknown-linux-musl
+  sysroot=$(rustc --print sysroot)
+  version=$(rustc --version | cut -d' ' -f2)
+  [ -d "$sysroot/lib/rustlib/$target" ] ||
+    die "the host's Rust $version lacks the $target target: run scripts/bootstrap.sh"
+  say "  docker build $1"
+  printf 'FROM %s\nCOPY . /usr/local/rustup/toolchains/%s-x86_64-unknown-linux-gnu/lib/rustlib/%s/\nLABEL %s="%s"\n' \
+    "$2" "$version" "$target" "$DESCRIPTION" "$(rust_description) + $target std" |
+    docker build -q -t "$1" -f - "$sysroot/lib/rustlib/$target" >"$WORK/cross.log" 2>&1 ||
+    { cat "$WORK/cross.log" >&2; die "could not build $1"; }
 }
 
 # Like golang:<v>: GOROOT /usr/local/go, GOPATH /go as the WORKDIR; the Go
@@ -133,7 +161,15 @@ make_busybox() {
     --change 'ENV PATH=/bin' --change 'CMD ["sh"]'
 }
 
-# standin_for REPOSITORY: the stand-in's own tag, built first when missing.
+# current TAG DESCRIPTION: TAG exists and its label says DESCRIPTION (made
+# from the host's tools as they are now, not older ones).
+current() {
+  have_image "$1" &&
+    [ "$(docker image inspect -f "{{index .Config.Labels \"$DESCRIPTION\"}}" "$1")" = "$2" ]
+}
+
+# standin_for REPOSITORY OFFICIAL: the stand-in's own tag for OFFICIAL, built
+# first when missing (the rust ones also when made from other tools).
 standin_for() {
   local tag
   case $1 in
@@ -144,6 +180,15 @@ standin_for() {
     busybox) tag=busybox:latest ;;
     *) die "no stand-in for $1 images: add a make_$1 to $0" ;;
   esac
+  if [ "$1" = rust ]; then
+    current "$STANDIN_PREFIX$tag" "$(rust_description)" || make_rust "$STANDIN_PREFIX$tag"
+    # rust:<v>-alpine is the multi-stage builder's base: the cross one.
+    if [[ $2 == *-alpine ]]; then
+      current "$STANDIN_PREFIX$tag-cross" "$(rust_description) + aarch64-unknown-linux-musl std" ||
+        make_rust_cross "$STANDIN_PREFIX$tag-cross" "$STANDIN_PREFIX$tag"
+      tag=$tag-cross
+    fi
+  fi
   have_image "$STANDIN_PREFIX$tag" || "make_$1" "$STANDIN_PREFIX$tag"
   printf '%s\n' "$STANDIN_PREFIX$tag"
 }
@@ -156,7 +201,7 @@ printf '# official base\tused by the builds\twhat it is (scripts/stand-ins.sh, S
 for official in $(official_bases); do
   used=$(base_for "$official")
   if [ "$used" != "$official" ]; then
-    primary=$(standin_for "${official%%:*}")
+    primary=$(standin_for "${official%%:*}" "$official")
     docker tag "$primary" "$used"
   fi
   what=$(docker image inspect -f "{{index .Config.Labels \"$DESCRIPTION\"}}" "$used" 2>/dev/null || true)

@@ -12,11 +12,19 @@ use testkit::docker::{
 };
 use testkit::{http_get, CommandExt, Outcome};
 
-/// The Rust multi-stage images: what each must hold, and nothing more.
+/// The Rust multi-stage images, amd64 and arm64: what each must hold, and
+/// nothing more.
 const SCRATCH_IMAGES: &[(&str, &[&str])] = &[
     ("who:rust", &["/who-server"]),
     ("hello:rust", &["/hello"]),
+    ("hello:rust-tiny", &["/hello-tiny"]),
     ("simple-script:rust", &["/output.txt", "/simple-script"]),
+    ("who:rust-arm64", &["/who-server"]),
+    ("hello:rust-arm64", &["/hello"]),
+    (
+        "simple-script:rust-arm64",
+        &["/output.txt", "/simple-script"],
+    ),
 ];
 
 /// Size budgets, in bytes as `docker image inspect` reports them: a little
@@ -51,12 +59,14 @@ fn run_to_completion(image: &str) -> String {
 
 #[test]
 fn rust_scratch_images_hold_exactly_their_files() {
-    let listed: Vec<&str> = SCRATCH_IMAGES.iter().map(|(image, _)| *image).collect();
-    let built: Vec<String> = catalog::images()
+    let mut listed: Vec<&str> = SCRATCH_IMAGES.iter().map(|(image, _)| *image).collect();
+    listed.sort();
+    let mut built: Vec<String> = catalog::images()
         .into_iter()
         .filter(|image| image.dockerfile == "rust.Dockerfile")
         .map(|image| image.tag)
         .collect();
+    built.sort();
     assert_eq!(
         built, listed,
         "SCRATCH_IMAGES must list every rust.Dockerfile image of docker/images.tsv"

@@ -104,6 +104,15 @@ pub struct ImageRecord {
     pub user: Option<String>,
     /// Whether `/bin/sh` exists in the image.
     pub has_shell: Option<bool>,
+    /// Packages `syft docker:IMAGE` lists (Rust crates that `cargo
+    /// auditable` embedded, Go modules, OS packages); null without syft.
+    #[serde(default)]
+    pub sbom_package_count: Option<usize>,
+    /// The platform the image is for, `linux/amd64` or `linux/arm64`.
+    /// Images of another platform than the machine's are not run (that
+    /// would need emulation): only their facts are measured.
+    #[serde(default)]
+    pub platform: String,
     /// The image's labels (OCI annotations say what it is built from).
     pub labels: BTreeMap<String, String>,
     /// The base images the build used, with the toolchain version their
@@ -116,7 +125,7 @@ pub struct ImageRecord {
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct PhaseError {
-    /// `build`, `inspect`, `export`, `start`, `memory`, `load`, `stop`.
+    /// `build`, `inspect`, `export`, `sbom`, `start`, `memory`, `load`, `stop`.
     pub phase: String,
     pub message: String,
 }
@@ -232,6 +241,7 @@ impl ImageRecord {
             language: spec.language.clone(),
             multi_stage: !spec.is_naive(),
             kind: if spec.is_server() { "server" } else { "cli" }.to_owned(),
+            platform: spec.platform().to_owned(),
             status: "ok".to_owned(),
             ..Default::default()
         }

@@ -65,7 +65,9 @@ pub async fn run(
         for (c, &limit) in cpus.iter().enumerate() {
             for i in order(specs.len(), round) {
                 let (spec, record) = (&specs[i], &mut records[i]);
-                if record.status == "ok" {
+                // An arm64 image on an amd64 machine would run emulated:
+                // its timings would say nothing of the program.
+                if record.status == "ok" && spec.is_native() {
                     let tag = image(spec);
                     let measured = if spec.is_server() {
                         measurer
@@ -89,8 +91,8 @@ pub async fn run(
             }
         }
     }
-    for (record, per_cpus) in records.iter_mut().zip(&samples) {
-        if record.status == "ok" {
+    for ((record, per_cpus), spec) in records.iter_mut().zip(&samples).zip(&specs) {
+        if record.status == "ok" && spec.is_native() {
             record.runs = cpus
                 .iter()
                 .zip(per_cpus)

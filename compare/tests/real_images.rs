@@ -362,3 +362,56 @@ fn bad_arguments_get_one_line_and_a_failure() {
         assert!(out.stderr.starts_with("compare: "), "{args:?}{out}");
     }
 }
+
+/// An arm64 image is measured beside its amd64 twin (size, compressed,
+/// files, syft's packages) but never started: on this amd64 machine it
+/// would run emulated. syft is installed by `make bootstrap`.
+#[test]
+fn arm64_images_get_their_facts_measured_and_are_not_run() {
+    require_docker();
+    let out = tempfile::tempdir().unwrap();
+    let (output, pid) = compare(
+        &[
+            "--skip-build",
+            "--rounds",
+            "1",
+            "--cpus",
+            "1",
+            "--duration",
+            "1s",
+            "--images",
+            "hello:rust,hello:rust-arm64",
+        ],
+        out.path(),
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let report = report(out.path());
+    let (amd64, arm64) = (
+        image(&report, "hello:rust"),
+        image(&report, "hello:rust-arm64"),
+    );
+    assert_eq!(amd64["platform"], "linux/amd64");
+    assert_eq!(arm64["platform"], "linux/arm64");
+    assert_eq!(arm64["status"], "ok", "{arm64}");
+    assert_eq!(
+        arm64["size_bytes"].as_f64(),
+        Some(image_size("hello:rust-arm64"))
+    );
+    assert!(arm64["compressed_size_bytes"].as_u64().unwrap() > 0);
+    assert_eq!(arm64["file_count"], 1);
+    assert_eq!(arm64["runs"].as_array().unwrap().len(), 0, "{arm64}");
+    assert_eq!(amd64["runs"].as_array().unwrap().len(), 1, "{amd64}");
+    // hello has no dependencies, but syft still finds the crate itself.
+    for record in [amd64, arm64] {
+        assert!(
+            record["sbom_package_count"].as_u64().unwrap() >= 1,
+            "{record}"
+        );
+    }
+    let md = std::fs::read_to_string(out.path().join("compare.md")).unwrap();
+    assert!(md.contains("| hello:rust-arm64 | ok |"), "{md}");
+    let svg = std::fs::read_to_string(out.path().join("compare.svg")).unwrap();
+    assert!(svg.contains("hello:rust-arm64"), "the size chart lacks it");
+    assert_no_containers_left(pid);
+}

@@ -53,6 +53,32 @@ impl CatalogImage {
     pub fn is_server(&self) -> bool {
         self.kind == Kind::Server
     }
+
+    /// The platform the image is built for: `linux/arm64` for the variants
+    /// ending in `-arm64` (`who:rust-arm64`), else `linux/amd64`; as
+    /// scripts/lib.sh's `platform_of` reads the same tags.
+    pub fn platform(&self) -> &'static str {
+        if self.variant().ends_with("-arm64") {
+            "linux/arm64"
+        } else {
+            "linux/amd64"
+        }
+    }
+
+    /// Whether this machine runs the image without emulation.
+    pub fn is_native(&self) -> bool {
+        Some(self.platform()) == host_platform()
+    }
+}
+
+/// This machine's platform as Docker names it, when it is one the catalog
+/// builds for.
+pub fn host_platform() -> Option<&'static str> {
+    match std::env::consts::ARCH {
+        "x86_64" => Some("linux/amd64"),
+        "aarch64" => Some("linux/arm64"),
+        _ => None,
+    }
 }
 
 /// Where the catalog is, relative to the repository root.
@@ -176,6 +202,16 @@ mod tests {
         assert_eq!(images[0].naive.as_deref(), Some("who:rust-naive"));
         assert_eq!(images[0].baselines, ["who:go"]);
         assert_eq!(images[2].source, "b.go");
+        assert_eq!(images[0].platform(), "linux/amd64");
+    }
+
+    #[test]
+    fn the_arm64_variants_are_arm64_images() {
+        let text = "who:rust-arm64 rust.Dockerfile who rust server /who - - a.rs\n\
+            hello:go-arm64 go.Dockerfile hello go cli - - - b.go\n";
+        for image in parse(text).unwrap() {
+            assert_eq!(image.platform(), "linux/arm64", "{}", image.tag);
+        }
     }
 
     #[test]

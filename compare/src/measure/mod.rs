@@ -9,6 +9,7 @@ mod image;
 mod load;
 mod probe;
 mod samples;
+mod sbom;
 mod start;
 mod stop;
 
@@ -88,6 +89,12 @@ impl Measurer {
                 }
             }
             Err(e) => record.fail("export", &e),
+        }
+
+        self.progress.step(image, "syft: packages");
+        match sbom::package_count(image).await {
+            Ok(count) => record.sbom_package_count = count,
+            Err(e) => record.fail("sbom", &e),
         }
     }
 

@@ -55,11 +55,11 @@ fn contents(md: &mut String, images: &[ImageRecord]) {
     let _ = writeln!(md, "## What is in each image\n");
     let _ = writeln!(
         md,
-        "| image | status | size | compressed | layers | files | ELF files | program run | shell | user | cold build | warm rebuild |"
+        "| image | status | size | compressed | layers | files | ELF files | program run | shell | user | packages (syft) | cold build | warm rebuild |"
     );
     let _ = writeln!(
         md,
-        "|---|---|---:|---:|---:|---:|---:|---|---|---|---:|---:|"
+        "|---|---|---:|---:|---:|---:|---:|---|---|---|---:|---:|---:|"
     );
     for i in images {
         let program = match (&i.binary_path, i.binary_size_bytes) {
@@ -74,7 +74,7 @@ fn contents(md: &mut String, images: &[ImageRecord]) {
         let build = i.build.as_ref();
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             i.tag,
             i.status,
             opt_bytes(i.size_bytes.map(|b| b as f64)),
@@ -86,6 +86,7 @@ fn contents(md: &mut String, images: &[ImageRecord]) {
             i.has_shell
                 .map_or_else(dash, |s| if s { "yes" } else { "no" }.to_owned()),
             user,
+            count(i.sbom_package_count),
             spread(build.map(|b| &b.cold_ms), millis),
             spread(build.map(|b| &b.warm_ms), millis),
         );
