@@ -66,27 +66,22 @@ fn main() -> ExitCode {
 }
 
 async fn compare(cli: Cli) -> ExitCode {
+    let fail = |code: u8, e: anyhow::Error| {
+        eprintln!("compare: {e:#}");
+        ExitCode::from(code)
+    };
     let specs = match chosen_images(&cli) {
         Ok(specs) => specs,
-        Err(e) => {
-            eprintln!("compare: {e:#}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return fail(2, e),
     };
     let docker = match docker::connect().await {
         Ok(docker) => docker,
-        Err(e) => {
-            eprintln!("compare: {e:#}");
-            return ExitCode::FAILURE;
-        }
+        Err(e) => return fail(1, e),
     };
     match docker::sweep(&docker, docker::Sweep::Orphans).await {
         Ok(0) => {}
         Ok(n) => eprintln!("compare: removed {n} container(s) left by an earlier run"),
-        Err(e) => {
-            eprintln!("compare: cannot list containers: {e:#}");
-            return ExitCode::FAILURE;
-        }
+        Err(e) => return fail(1, e.context("cannot list containers")),
     }
     let (out, readme) = (cli.out.clone(), cli.readme.clone());
     let progress = Progress::new();
@@ -110,15 +105,8 @@ async fn compare(cli: Cli) -> ExitCode {
     }
     let report = match outcome {
         Err(code) => return ExitCode::from(code),
-        Ok(Err(panic)) => {
-            eprintln!("compare: the run crashed: {panic}");
-            return ExitCode::FAILURE;
-        }
-        Ok(Ok(Err(e))) => {
-            eprintln!("compare: {e:#}");
-            return ExitCode::FAILURE;
-        }
-        Ok(Ok(Ok(report))) => report,
+        Ok(Err(panic)) => return fail(1, anyhow::anyhow!("the run crashed: {panic}")),
+        Ok(Ok(report)) => report,
     };
     if !write_report(&report, &out, readme.as_deref()) {
         return ExitCode::FAILURE;

@@ -173,74 +173,68 @@ mod tests {
     use super::*;
     use crate::record::{Memory, PathLoad};
 
-    fn figure(values: &[f64]) -> Figure {
-        Figure::of(values).unwrap()
-    }
-
-    fn server(tag: &str, size: i64, loads: &[(&str, &[f64], &[f64])]) -> ImageRecord {
-        let spec = testkit::catalog::parse(&format!("{tag} x s rust server /x - - m.rs")).unwrap();
-        let mut record = ImageRecord::new(&spec[0], tag);
+    /// A server measured in two rounds: per path, requests/s and CPU-µs.
+    fn server(tag: &str, size: i64, loads: &[(&str, [f64; 2], [f64; 2])]) -> ImageRecord {
+        let catalog = testkit::catalog::parse(&format!("{tag} x s rust server /x - - m.rs"));
+        let mut record = ImageRecord::new(&catalog.unwrap()[0], tag);
         record.size_bytes = Some(size);
+        let f = |values: &[f64]| Figure::of(values).unwrap();
+        let idle_vmrss_bytes = Some(f(&[size as f64; 2]));
+        let loads = loads.iter().map(|(path, rps, cpu)| PathLoad {
+            path: (*path).to_owned(),
+            requests: vec![1, 1],
+            requests_per_s: f(rps),
+            cpu_us_per_request: Some(f(cpu)),
+            latency_p50_ms: f(&[1.0]),
+            latency_p90_ms: f(&[1.0]),
+            latency_p99_ms: f(&[1.0]),
+            latency_p99_9_ms: f(&[1.0]),
+            errors: Default::default(),
+        });
+        let memory = Some(Memory {
+            idle_vmrss_bytes,
+            ..Default::default()
+        });
         record.runs = vec![CpusRun {
             cpus: 1.0,
-            memory: Some(Memory {
-                idle_vmrss_bytes: Some(figure(&[size as f64, size as f64])),
-                ..Default::default()
-            }),
-            loads: loads
-                .iter()
-                .map(|(path, rps, cpu)| PathLoad {
-                    path: (*path).to_owned(),
-                    requests: vec![1; rps.len()],
-                    requests_per_s: figure(rps),
-                    cpu_us_per_request: Some(figure(cpu)),
-                    latency_p50_ms: figure(&[1.0]),
-                    latency_p90_ms: figure(&[1.0]),
-                    latency_p99_ms: figure(&[1.0]),
-                    latency_p99_9_ms: figure(&[1.0]),
-                    errors: Default::default(),
-                })
-                .collect(),
+            memory,
+            loads: loads.collect(),
             ..Default::default()
         }];
         record
     }
 
-    fn specs(text: &str) -> Vec<CatalogImage> {
-        testkit::catalog::parse(text).unwrap()
-    }
-
     #[test]
     fn pairs_follow_the_catalog_and_share_only_common_paths() {
-        let specs = specs(
+        let specs = testkit::catalog::parse(
             "who:rust x s rust server /who,/ who:rust-naive who:go,web:go m.rs\n\
              who:rust-naive x s rust server /who,/ - - m.rs\n\
-             who:go x s go server /who - - m.go\n\
-             web:go x s go server / - - m.go",
-        );
+             who:go x s go server /who - - m.go\nweb:go x s go server / - - m.go",
+        )
+        .unwrap();
         let records = [
             server(
                 "who:rust",
                 1_000,
                 &[
-                    ("/who", &[60.0, 30.0], &[7.0, 8.0]),
-                    ("/", &[50.0, 50.0], &[7.0, 7.0]),
+                    ("/who", [60.0, 30.0], [7.0, 8.0]),
+                    ("/", [50.0, 50.0], [7.0, 7.0]),
                 ],
             ),
             server(
                 "who:rust-naive",
                 2_000_000,
-                &[("/who", &[60.0, 60.0], &[7.0, 7.0])],
+                &[("/who", [60.0, 60.0], [7.0, 7.0])],
             ),
-            server("who:go", 6_000, &[("/who", &[40.0, 10.0], &[14.0, 12.0])]),
-            server("web:go", 5_000, &[("/", &[25.0, 25.0], &[10.0, 10.0])]),
+            server("who:go", 6_000, &[("/who", [40.0, 10.0], [14.0, 12.0])]),
+            server("web:go", 5_000, &[("/", [25.0, 25.0], [10.0, 10.0])]),
         ];
         let ratios = ratios(&specs, &records);
         let find = |baseline: &str, measure: &str| {
-            ratios
+            let found = ratios
                 .iter()
-                .find(|r| r.subject == "who:rust" && r.baseline == baseline && r.measure == measure)
-                .unwrap_or_else(|| panic!("no {measure} against {baseline}"))
+                .find(|r| r.baseline == baseline && r.measure == measure);
+            found.unwrap_or_else(|| panic!("no {measure} against {baseline}"))
         };
         assert_eq!(find("who:go", "size_bytes").times.median, 6.0);
         let rps = find("who:go", "requests_per_s");
@@ -252,13 +246,10 @@ mod tests {
             [2.0, 1.5]
         );
         assert_eq!(find("web:go", "requests_per_s").path.as_deref(), Some("/"));
+        let naive = find("who:rust-naive", "idle_vmrss_bytes");
         assert_eq!(
-            find("who:rust-naive", "idle_vmrss_bytes").times.median,
-            2000.0
-        );
-        assert_eq!(
-            find("who:rust-naive", "idle_vmrss_bytes").kind,
-            "multi_stage_vs_naive"
+            (naive.kind.as_str(), naive.times.median),
+            ("multi_stage_vs_naive", 2000.0)
         );
         assert!(!ratios
             .iter()
