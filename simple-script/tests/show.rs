@@ -87,15 +87,39 @@ fn showing_a_fifo_streams_what_comes_through_it() {
     assert!(peak < MAX_KIB, "peak RSS {peak} KiB");
 }
 
-#[test]
-fn show_to_a_full_disk_is_one_line_and_exit_1() {
+/// `show PATH` with stdout on `/dev/full`: every write fails with ENOSPC.
+fn show_to_a_full_disk(text: &str) -> testkit::Outcome {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("output.txt");
-    fs::write(&file, "hello\n").unwrap();
-    let out = show(&file)
+    fs::write(&file, text).unwrap();
+    show(&file)
         .stdout(File::create("/dev/full").unwrap())
         .outcome()
-        .expect_one_line_error(1);
+}
+
+/// `show PATH` with stdout a pipe whose reader is gone before `show`
+/// starts (`| head -c0` without the race): every write fails with EPIPE.
+fn show_to_a_closed_pipe(path: &std::path::Path) -> testkit::Outcome {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    show(path).stdout(writer).outcome()
+}
+
+#[test]
+fn show_to_a_full_disk_is_one_line_and_exit_1() {
+    let out = show_to_a_full_disk("hello\n").expect_one_line_error(1);
+    assert!(
+        out.stderr
+            .contains("cannot write to stdout: No space left on device"),
+        "{out}"
+    );
+}
+
+#[test]
+fn show_to_a_full_disk_of_a_last_line_without_newline_is_one_line_and_exit_1() {
+    // stdout is line-buffered: a tail with no newline is written by the
+    // final flush, whose failure is reported the same way.
+    let out = show_to_a_full_disk("no newline").expect_one_line_error(1);
     assert!(
         out.stderr
             .contains("cannot write to stdout: No space left on device"),
@@ -108,15 +132,18 @@ fn show_to_a_closed_pipe_exits_0_quietly() {
     let dir = tempfile::tempdir().unwrap();
     let big = dir.path().join("big");
     File::create(&big).unwrap().set_len(64 << 20).unwrap();
-    let mut child = show(&big)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    drop(child.stdout.take()); // the reader goes away at once, as `| head -c0` would
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-    assert!(out.stderr.is_empty(), "{out:?}");
+    let out = show_to_a_closed_pipe(&big).expect_success();
+    assert_eq!(out.stderr, "", "{out}");
+}
+
+#[test]
+fn show_to_a_closed_pipe_of_a_last_line_without_newline_exits_0_quietly() {
+    // The one write is buffered and fails only at the final flush.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("output.txt");
+    fs::write(&file, "no newline").unwrap();
+    let out = show_to_a_closed_pipe(&file).expect_success();
+    assert_eq!(out.stderr, "", "{out}");
 }
 
 #[test]

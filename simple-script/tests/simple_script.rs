@@ -106,6 +106,34 @@ fn a_missing_directory_is_one_line_and_exit_1() {
 }
 
 #[test]
+fn generate_writes_its_temporary_file_next_to_the_output_not_in_the_current_directory() {
+    // /proc takes no new file, even from root: a temporary file made in
+    // the current directory would fail.
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("output.txt");
+    simple_script_in(
+        Path::new("/proc"),
+        &["generate", "--out", output.to_str().unwrap()],
+        None,
+    )
+    .expect_success();
+    assert!(fs::read_to_string(&output)
+        .unwrap()
+        .contains("simple-script"));
+    assert_eq!(files_in(dir.path()), 1, "a temporary file was left behind");
+}
+
+#[test]
+fn generate_in_a_current_directory_that_takes_no_file_is_one_line_and_exit_1() {
+    let out = simple_script_in(Path::new("/proc"), &["generate"], None).expect_one_line_error(1);
+    assert!(
+        out.stderr
+            .starts_with("simple-script: cannot write output.txt: "),
+        "{out}"
+    );
+}
+
+#[test]
 fn a_directory_given_as_the_output_file_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let out =
