@@ -184,3 +184,32 @@ fn a_zero_log_interval_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("must be more than 0"), "{stderr}");
 }
+
+#[test]
+fn a_client_hanging_up_mid_request_logs_nothing() {
+    let mut server = Who::start(&["--log-interval", "100ms"]);
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    stream.write_all(b"GET /health HTTP/1.1\r\nHost").unwrap();
+    thread::sleep(Duration::from_millis(100));
+    // A plain close (FIN): the server reads end of file mid-head.
+    drop(stream);
+    thread::sleep(Duration::from_millis(300));
+    let log = server.stop();
+    assert_eq!(log, "", "a hang-up is routine");
+}
+
+#[test]
+fn a_malformed_request_is_counted_in_one_summary_line() {
+    let mut server = Who::start(&[]);
+    let answer = exchange(server.addr, MALFORMED);
+    assert!(
+        answer.is_empty() || answer.starts_with(b"HTTP/1.1 4"),
+        "{answer:?}"
+    );
+    let log = server.stop();
+    assert!(
+        log.starts_with("bad request: refused 1 malformed request in the last "),
+        "{log}"
+    );
+    assert_eq!(log.lines().count(), 1, "{log}");
+}

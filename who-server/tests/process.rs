@@ -175,3 +175,55 @@ fn check_refuses_urls_it_cannot_request() {
         assert!(out.stderr.contains("bad URL"), "{out}");
     }
 }
+
+/// Starts `who-server ARGS` (no `--bind` added), returns it with the first
+/// line it printed.
+fn start_unbound(args: &[&str]) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = who_server()
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    let _ = std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line);
+    (child, line)
+}
+
+#[test]
+fn without_bind_it_listens_on_ipv6_and_ipv4_at_once() {
+    let (mut child, line) = start_unbound(&["--port", "0"]);
+    let addr: std::net::SocketAddr = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .and_then(|addr| addr.parse().ok())
+        .unwrap_or_else(|| panic!("printed {line:?}"));
+    let port = addr.port();
+    let v4 = http_get(&format!("http://127.0.0.1:{port}/health"));
+    let v6 = http_get(&format!("http://[::1]:{port}/health"));
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(addr.ip(), std::net::Ipv6Addr::UNSPECIFIED, "{line}");
+    assert_eq!(v4.0, 200);
+    assert_eq!(v6.0, 200);
+}
+
+#[test]
+fn without_bind_a_port_taken_on_ipv6_is_an_error_not_a_fallback_to_ipv4_alone() {
+    // `[::]` fails with EADDRINUSE here, not for want of IPv6: serving on
+    // 0.0.0.0 instead would leave IPv6 clients to the other server.
+    let taken = TcpListener::bind("[::1]:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let (mut child, line) = start_unbound(&["--port", &port]);
+    // A server that did start printed its line; one that failed, nothing.
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(line, "", "{stderr}");
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr,
+        format!("who-server: cannot listen on port {port}: Address already in use (os error 98)\n")
+    );
+}
