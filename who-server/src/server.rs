@@ -247,3 +247,18 @@ fn listen_on(addr: SocketAddr, reuse_port: bool) -> io::Result<std::net::TcpList
     socket.listen(1024)?;
     Ok(socket.into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_no_address_family_and_no_address_mean_no_ipv6() {
+        // EAFNOSUPPORT: no IPv6 in the kernel; EADDRNOTAVAIL: none here.
+        assert!(is_no_ipv6(&io::Error::from_raw_os_error(97)));
+        assert!(is_no_ipv6(&io::Error::from_raw_os_error(99)));
+        // EADDRINUSE, EACCES: IPv6 is there, the port is not to be had.
+        assert!(!is_no_ipv6(&io::Error::from_raw_os_error(98)));
+        assert!(!is_no_ipv6(&io::Error::from_raw_os_error(13)));
+    }
+}

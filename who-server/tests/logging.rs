@@ -213,3 +213,24 @@ fn a_malformed_request_is_counted_in_one_summary_line() {
     );
     assert_eq!(log.lines().count(), 1, "{log}");
 }
+
+#[test]
+fn the_summary_comes_every_interval_while_the_server_runs() {
+    let mut server = Who::start(&["--log-interval", "200ms"]);
+    drop(exchange(server.addr, MALFORMED));
+    // Read stderr while the server runs: no stop, no final summary.
+    let stderr = server.child.stderr.take().unwrap();
+    let (line_sent, line) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(stderr), &mut line);
+        let _ = line_sent.send(line);
+    });
+    let line = line
+        .recv_timeout(Duration::from_secs(5))
+        .expect("no summary within 5 s of a 200 ms interval");
+    assert!(
+        line.starts_with("bad request: refused 1 malformed request in the last "),
+        "{line}"
+    );
+}
