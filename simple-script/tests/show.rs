@@ -77,13 +77,22 @@ fn showing_a_fifo_streams_what_comes_through_it() {
     let fifo = dir.path().join("fifo");
     Command::new("mkfifo").arg(&fifo).outcome().expect_success();
     let mut child = show(&fifo).stdout(Stdio::null()).spawn().unwrap();
-    // 64 MiB through the FIFO, then EOF.
-    let mut writer = File::options().write(true).open(&fifo).unwrap();
-    let block = vec![b'x'; 1 << 20];
-    (0..64).for_each(|_| writer.write_all(&block).unwrap());
-    drop(writer);
+    // 64 MiB through the FIFO, then EOF; on a thread, as opening the FIFO
+    // waits for a reader, which a broken `show` would never be.
+    let (written, all_written) = std::sync::mpsc::channel();
+    let path = fifo.clone();
+    thread::spawn(move || {
+        let mut writer = File::options().write(true).open(&path).unwrap();
+        let block = vec![b'x'; 1 << 20];
+        (0..64).for_each(|_| writer.write_all(&block).unwrap());
+        drop(writer);
+        let _ = written.send(());
+    });
     let (code, peak) = peak_until_exit(&mut child, Duration::from_secs(30));
     assert_eq!(code, 0);
+    all_written
+        .recv_timeout(Duration::from_secs(5))
+        .expect("show exited without reading the FIFO to its end");
     assert!(peak < MAX_KIB, "peak RSS {peak} KiB");
 }
 

@@ -176,10 +176,20 @@ fn a_client_resetting_mid_request_is_counted_as_a_reset() {
 
 #[test]
 fn a_zero_log_interval_is_a_usage_error() {
-    let out = Command::new(BIN)
-        .args(["--log-interval", "0s"])
-        .output()
+    // Bounded: a server that took the flag would run on, so it is killed
+    // after 5 s (and then fails the check of its exit code).
+    let mut child = Command::new(BIN)
+        .args(["--log-interval", "0s", "--bind", "127.0.0.1", "--port", "0"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() && start.elapsed() < Duration::from_secs(5) {
+        thread::sleep(Duration::from_millis(10));
+    }
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("must be more than 0"), "{stderr}");
