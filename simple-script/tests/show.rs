@@ -11,6 +11,10 @@ use testkit::{procfs, CommandExt};
 
 const BIN: &str = env!("CARGO_BIN_EXE_simple-script");
 
+/// How long a command that should end may run before it is killed and
+/// the test fails: far beyond its normal time, even on a loaded machine.
+const LIMIT: Duration = Duration::from_secs(20);
+
 /// Memory limits of the issue: well above a streaming copy's (about 2 MB),
 /// far below a file read whole.
 const MAX_KIB: u64 = 8 * 1024;
@@ -158,7 +162,7 @@ fn show_to_a_closed_pipe_of_a_last_line_without_newline_exits_0_quietly() {
 #[test]
 fn show_of_an_unreadable_path_says_it_cannot_read_it() {
     let out = show("/proc/self/mem".as_ref())
-        .outcome()
+        .outcome_within(LIMIT)
         .expect_one_line_error(1);
     assert!(out.stderr.contains("cannot read /proc/self/mem: "), "{out}");
 }

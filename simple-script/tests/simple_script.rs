@@ -2,11 +2,16 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
+use std::time::Duration;
 
 use tempfile::TempDir;
 use testkit::{CommandExt, Outcome};
 
 const BIN: &str = env!("CARGO_BIN_EXE_simple-script");
+
+/// How long a command that should end may run before it is killed and
+/// the test fails: far beyond its normal time, even on a loaded machine.
+const LIMIT: Duration = Duration::from_secs(20);
 
 /// `simple-script ARGS` run in `dir`, with `SOURCE_DATE_EPOCH` if given.
 fn simple_script_in(dir: &Path, args: &[&str], source_date_epoch: Option<&str>) -> Outcome {
@@ -18,7 +23,7 @@ fn simple_script_in(dir: &Path, args: &[&str], source_date_epoch: Option<&str>) 
     if let Some(epoch) = source_date_epoch {
         command.env("SOURCE_DATE_EPOCH", epoch);
     }
-    command.outcome()
+    command.outcome_within(LIMIT)
 }
 
 fn generated_dir() -> TempDir {

@@ -9,6 +9,10 @@ use testkit::{http_get, CommandExt, ServerProcess};
 
 const BIN: &str = env!("CARGO_BIN_EXE_who-server");
 
+/// How long a command that should end may run before it is killed and
+/// the test fails: far beyond its normal time, even on a loaded machine.
+const LIMIT: Duration = Duration::from_secs(20);
+
 fn who_server() -> Command {
     Command::new(BIN)
 }
@@ -87,7 +91,7 @@ fn a_port_in_use_is_one_line_on_stderr_and_exit_1() {
     let port = taken.local_addr().unwrap().port().to_string();
     let out = who_server()
         .args(["--bind", "127.0.0.1", "--port", &port])
-        .outcome()
+        .outcome_within(LIMIT)
         .expect_one_line_error(1);
     assert!(out.stderr.contains("Address already in use"), "{out}");
 }
@@ -97,7 +101,7 @@ fn an_address_not_on_this_machine_is_one_line_and_exit_1() {
     // TEST-NET-3 (RFC 5737): never assigned to a local interface.
     let out = who_server()
         .args(["--bind", "203.0.113.7", "--port", "0"])
-        .outcome()
+        .outcome_within(LIMIT)
         .expect_one_line_error(1);
     assert!(
         out.stderr
@@ -115,7 +119,7 @@ fn bad_flags_are_usage_errors_with_exit_2() {
         &["--frobnicate"],
         &["--max-connections", "0"],
     ] {
-        let out = who_server().args(args).outcome().expect_code(2);
+        let out = who_server().args(args).outcome_within(LIMIT).expect_code(2);
         assert!(out.stderr.starts_with("error: "), "{out}");
         assert!(!out.stderr.contains("panicked"), "{out}");
     }
@@ -123,9 +127,15 @@ fn bad_flags_are_usage_errors_with_exit_2() {
 
 #[test]
 fn help_and_version_are_answered() {
-    let help = who_server().arg("--help").outcome().expect_success();
+    let help = who_server()
+        .arg("--help")
+        .outcome_within(LIMIT)
+        .expect_success();
     assert!(help.stdout.contains("--header-timeout"), "{help}");
-    let version = who_server().arg("--version").outcome().expect_success();
+    let version = who_server()
+        .arg("--version")
+        .outcome_within(LIMIT)
+        .expect_success();
     assert_eq!(
         version.stdout.trim(),
         format!("who-server {}", env!("CARGO_PKG_VERSION"))
@@ -137,7 +147,7 @@ fn check_exits_0_when_the_url_answers_200() {
     let server = ServerProcess::start(BIN, &[]);
     who_server()
         .args(["check", &server.url("/health")])
-        .outcome()
+        .outcome_within(LIMIT)
         .expect_success();
 }
 
@@ -146,7 +156,7 @@ fn check_exits_1_with_the_status_when_the_url_answers_otherwise() {
     let server = ServerProcess::start(BIN, &[]);
     let out = who_server()
         .args(["check", &server.url("/missing")])
-        .outcome()
+        .outcome_within(LIMIT)
         .expect_one_line_error(1);
     assert!(out.stderr.contains("404 Not Found"), "{out}");
 }
@@ -160,7 +170,7 @@ fn check_exits_1_when_nothing_listens() {
         .port();
     let out = who_server()
         .args(["check", &format!("http://127.0.0.1:{free}/health")])
-        .outcome()
+        .outcome_within(LIMIT)
         .expect_one_line_error(1);
     assert!(out.stderr.contains("no answer"), "{out}");
 }
@@ -170,7 +180,7 @@ fn check_refuses_urls_it_cannot_request() {
     for url in ["https://127.0.0.1/health", "not a url", "/health"] {
         let out = who_server()
             .args(["check", url])
-            .outcome()
+            .outcome_within(LIMIT)
             .expect_one_line_error(1);
         assert!(out.stderr.contains("bad URL"), "{out}");
     }
