@@ -10,7 +10,7 @@ use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::process::{exchange, full_pipe, Who, BIN, GET_WHO, MALFORMED};
+use common::process::{exchange, full_pipe, thread_cpu, Who, BIN, GET_WHO, MALFORMED};
 
 /// Sends `count` malformed requests over `threads` threads, each on a new
 /// connection, waiting for the server's answer or close each time.
@@ -242,5 +242,26 @@ fn the_summary_comes_every_interval_while_the_server_runs() {
     assert!(
         line.starts_with("bad request: refused 1 malformed request in the last "),
         "{line}"
+    );
+}
+
+#[test]
+fn the_log_thread_sleeps_between_summaries() {
+    let server = Who::start(&["--log-interval", "10s"]);
+    let log_ticks = || {
+        thread_cpu(server.pid())
+            .into_iter()
+            .find(|(name, _)| name == "log")
+            .map(|(_, ticks)| ticks)
+            .expect("a thread named log")
+    };
+    let before = log_ticks();
+    thread::sleep(Duration::from_secs(2));
+    let used = log_ticks() - before;
+    // Asleep, it uses none; a thread that spun would get tens of ticks
+    // even from a loaded machine.
+    assert!(
+        used < 10,
+        "the log thread used {used} ticks of 10 ms in 2 s, idle"
     );
 }
