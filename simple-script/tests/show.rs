@@ -110,14 +110,6 @@ fn show_to_a_full_disk(text: &str) -> testkit::Outcome {
         .outcome()
 }
 
-/// `show PATH` with stdout a pipe whose reader is gone before `show`
-/// starts (`| head -c0` without the race): every write fails with EPIPE.
-fn show_to_a_closed_pipe(path: &std::path::Path) -> testkit::Outcome {
-    let (reader, writer) = std::io::pipe().unwrap();
-    drop(reader);
-    show(path).stdout(writer).outcome()
-}
-
 #[test]
 fn show_to_a_full_disk_is_one_line_and_exit_1() {
     let out = show_to_a_full_disk("hello\n").expect_one_line_error(1);
@@ -145,7 +137,11 @@ fn show_to_a_closed_pipe_exits_0_quietly() {
     let dir = tempfile::tempdir().unwrap();
     let big = dir.path().join("big");
     File::create(&big).unwrap().set_len(64 << 20).unwrap();
-    let out = show_to_a_closed_pipe(&big).expect_success();
+    // `| head -c0` without the race: the reader is gone before `show`
+    // starts, so every write fails with EPIPE.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = show(&big).stdout(writer).outcome().expect_success();
     assert_eq!(out.stderr, "", "{out}");
 }
 
@@ -155,7 +151,9 @@ fn show_to_a_closed_pipe_of_a_last_line_without_newline_exits_0_quietly() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("output.txt");
     fs::write(&file, "no newline").unwrap();
-    let out = show_to_a_closed_pipe(&file).expect_success();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = show(&file).stdout(writer).outcome().expect_success();
     assert_eq!(out.stderr, "", "{out}");
 }
 
