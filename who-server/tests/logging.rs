@@ -253,11 +253,20 @@ fn the_log_thread_sleeps_between_summaries() {
             .into_iter()
             .find(|(name, _)| name == "log")
             .map(|(_, ticks)| ticks)
-            .expect("a thread named log")
     };
-    let before = log_ticks();
+    // A new thread names itself once it runs: wait for it, at most 2 s.
+    let start = Instant::now();
+    let before = loop {
+        match log_ticks() {
+            Some(ticks) => break ticks,
+            None if start.elapsed() < Duration::from_secs(2) => {
+                thread::sleep(Duration::from_millis(10))
+            }
+            None => panic!("no thread named log"),
+        }
+    };
     thread::sleep(Duration::from_secs(2));
-    let used = log_ticks() - before;
+    let used = log_ticks().expect("the log thread") - before;
     // Asleep, it uses none; a thread that spun would get tens of ticks
     // even from a loaded machine.
     assert!(
