@@ -9,6 +9,7 @@
 #   make images BUILD_FLAGS=--no-cache  # time a cold build
 #   make compare            # build everything, measure, report in results/
 #   make test               # every lint and test (what CI runs)
+#   make mutants            # mutation testing of the three programs (slow)
 #   make lint               # fmt, clippy, hadolint, k8s/compose checks only
 #
 # Recipes longer than a line live in scripts/ (bash strict mode).
@@ -25,7 +26,7 @@ BUILD_FLAGS ?=
 # scripts/lib.sh, so a direct scripts/build-images.sh builds the same images.
 export STANDINS BUILD_FLAGS
 
-.PHONY: bootstrap stand-ins images lint lint-rust lint-docker lint-deploy test compare
+.PHONY: bootstrap stand-ins images lint lint-rust lint-docker lint-deploy test compare mutants
 
 # Install what the image work needs and start dockerd when it is down.
 bootstrap:
@@ -71,3 +72,12 @@ empty :=
 space := $(empty) $(empty)
 compare: stand-ins
 	cargo run --release --locked -p compare -- --readme README.md --images $(subst $(space),$(comma),$(strip $(IMAGES))) $(COMPARE_ARGS)
+
+# Mutation testing of who-server, hello and simple-script with cargo-mutants
+# (installed when missing): every mutant must be caught by their tests.
+# Takes tens of minutes, so it is not part of `make test`; settings and the
+# exclusions, each with its reason, are in .cargo/mutants.toml; results in
+# mutants.out/ (README, "Mutation testing").
+mutants:
+	command -v cargo-mutants >/dev/null || cargo install --locked cargo-mutants
+	cargo mutants --package who-server --package hello --package simple-script --jobs 2

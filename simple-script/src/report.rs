@@ -17,10 +17,10 @@ pub fn generate(out: &Path) -> Result<(), String> {
         ));
     }
     let text = report(out)?;
-    let dir = match out.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
+    // The temporary file goes next to `out`, so that the rename is within one
+    // file system. A bare file name's parent is "", which (as `""/name` is
+    // `name`) is the current directory, as is no parent (`--out ""`).
+    let dir = out.parent().unwrap_or(Path::new(""));
     let cannot = |e: std::io::Error| format!("cannot write {}: {e}", out.display());
     // Readable by all: the image's run stage shows it as a non-root user.
     let mut file = tempfile::Builder::new()

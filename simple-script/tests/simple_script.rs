@@ -2,11 +2,16 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
+use std::time::Duration;
 
 use tempfile::TempDir;
 use testkit::{CommandExt, Outcome};
 
 const BIN: &str = env!("CARGO_BIN_EXE_simple-script");
+
+/// How long a command that should end may run before it is killed and
+/// the test fails: far beyond its normal time, even on a loaded machine.
+const LIMIT: Duration = Duration::from_secs(20);
 
 /// `simple-script ARGS` run in `dir`, with `SOURCE_DATE_EPOCH` if given.
 fn simple_script_in(dir: &Path, args: &[&str], source_date_epoch: Option<&str>) -> Outcome {
@@ -18,7 +23,7 @@ fn simple_script_in(dir: &Path, args: &[&str], source_date_epoch: Option<&str>) 
     if let Some(epoch) = source_date_epoch {
         command.env("SOURCE_DATE_EPOCH", epoch);
     }
-    command.outcome()
+    command.outcome_within(LIMIT)
 }
 
 fn generated_dir() -> TempDir {
@@ -101,6 +106,34 @@ fn a_missing_directory_is_one_line_and_exit_1() {
     .expect_one_line_error(1);
     assert!(
         out.stderr.starts_with("simple-script: cannot write"),
+        "{out}"
+    );
+}
+
+#[test]
+fn generate_writes_its_temporary_file_next_to_the_output_not_in_the_current_directory() {
+    // /proc takes no new file, even from root: a temporary file made in
+    // the current directory would fail.
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("output.txt");
+    simple_script_in(
+        Path::new("/proc"),
+        &["generate", "--out", output.to_str().unwrap()],
+        None,
+    )
+    .expect_success();
+    assert!(fs::read_to_string(&output)
+        .unwrap()
+        .contains("simple-script"));
+    assert_eq!(files_in(dir.path()), 1, "a temporary file was left behind");
+}
+
+#[test]
+fn generate_in_a_current_directory_that_takes_no_file_is_one_line_and_exit_1() {
+    let out = simple_script_in(Path::new("/proc"), &["generate"], None).expect_one_line_error(1);
+    assert!(
+        out.stderr
+            .starts_with("simple-script: cannot write output.txt: "),
         "{out}"
     );
 }

@@ -1,5 +1,8 @@
 use std::fmt;
-use std::process::{Command, ExitStatus, Output};
+use std::io::Read;
+use std::process::{Command, ExitStatus, Output, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
 
 /// A finished command with everything needed to explain a failure.
 pub struct Outcome {
@@ -69,13 +72,58 @@ pub fn run(command: &mut Command) -> Outcome {
     }
 }
 
+/// Like [`run`], with stdout and stderr always captured, but the command is
+/// killed if it is still running after `limit` (its status then says it
+/// was killed, which fails any exit code check): a test of a command that
+/// should end fails instead of hanging when the command does not.
+pub fn run_within(command: &mut Command, limit: Duration) -> Outcome {
+    let shown = format!("{command:?}");
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {shown}: {e}"));
+    let read = |mut pipe: Box<dyn Read + Send>| {
+        thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            String::from_utf8_lossy(&bytes).into_owned()
+        })
+    };
+    let stdout = read(Box::new(child.stdout.take().expect("piped stdout")));
+    let stderr = read(Box::new(child.stderr.take().expect("piped stderr")));
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("poll the child") {
+            break status;
+        }
+        if start.elapsed() >= limit {
+            let _ = child.kill();
+            break child.wait().expect("wait for the killed child");
+        }
+        thread::sleep(Duration::from_millis(10));
+    };
+    Outcome {
+        command: shown,
+        status,
+        stdout: stdout.join().expect("stdout reader"),
+        stderr: stderr.join().expect("stderr reader"),
+    }
+}
+
 /// `Command::new(bin).args(..).outcome()` reads like the shell line it runs.
 pub trait CommandExt {
     fn outcome(&mut self) -> Outcome;
+    /// [`run_within`]: captures stdout and stderr, kills past `limit`.
+    fn outcome_within(&mut self, limit: Duration) -> Outcome;
 }
 
 impl CommandExt for Command {
     fn outcome(&mut self) -> Outcome {
         run(self)
+    }
+
+    fn outcome_within(&mut self, limit: Duration) -> Outcome {
+        run_within(self, limit)
     }
 }

@@ -9,7 +9,7 @@ pub mod procfs;
 mod server;
 pub mod wrk;
 
-pub use command::{run, CommandExt, Outcome};
+pub use command::{run, run_within, CommandExt, Outcome};
 pub use server::ServerProcess;
 
 /// Reads until the server closes the connection (EOF or reset), and returns

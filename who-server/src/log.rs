@@ -276,6 +276,11 @@ mod tests {
         );
         counters.count(Kind::Reset);
         assert_eq!(
+            counters.summary(Duration::from_millis(1000)),
+            ["connection reset: by 1 client in the last 1 s"]
+        );
+        counters.count(Kind::Reset);
+        assert_eq!(
             counters.summary(Duration::from_millis(1499)),
             ["connection reset: by 1 client in the last 1 s"]
         );
@@ -301,6 +306,28 @@ mod tests {
             counters.summary(TEN_S),
             ["log: 2 lines lost while stderr was blocked"]
         );
+    }
+
+    #[test]
+    fn a_queued_line_does_not_bring_the_summary_forward() {
+        let counters = Arc::new(Counters::default());
+        let writer = Writer::start(counters.clone(), Duration::from_secs(3600)).unwrap();
+        counters.count(Kind::Reset);
+        counters.say("a one-off line, on the test's stderr".into());
+        // Once the writer took the line, give it time to (wrongly) sum up.
+        for _ in 0..500 {
+            if counters.queue().lines.is_empty() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(
+            counters.summary(TEN_S),
+            ["connection reset: by 1 client in the last 10 s"],
+            "the count is still there, not summed up an hour early"
+        );
+        writer.finish(Duration::from_secs(5));
     }
 
     #[test]

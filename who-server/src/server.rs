@@ -174,8 +174,9 @@ fn count_error(counters: &Counters, e: &hyper::Error, state: &State) {
     counters.count(kind);
 }
 
-fn is_reset(e: &hyper::Error) -> bool {
-    std::error::Error::source(e)
+/// A connection reset or a broken pipe, as the io::Error under hyper's.
+fn is_reset(e: &(dyn std::error::Error + 'static)) -> bool {
+    e.source()
         .and_then(|source| source.downcast_ref::<io::Error>())
         .is_some_and(|e| {
             matches!(
@@ -246,4 +247,44 @@ fn listen_on(addr: SocketAddr, reuse_port: bool) -> io::Result<std::net::TcpList
     socket.bind(&addr.into())?;
     socket.listen(1024)?;
     Ok(socket.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An error with an io::Error under it, as hyper's are.
+    #[derive(Debug)]
+    struct Wrapping(Option<io::Error>);
+
+    impl std::fmt::Display for Wrapping {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("wrapping")
+        }
+    }
+
+    impl std::error::Error for Wrapping {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.0.as_ref().map(|e| e as _)
+        }
+    }
+
+    #[test]
+    fn only_a_reset_or_a_broken_pipe_under_the_error_is_a_reset() {
+        let under = |kind| Wrapping(Some(io::Error::from(kind)));
+        assert!(is_reset(&under(io::ErrorKind::ConnectionReset)));
+        assert!(is_reset(&under(io::ErrorKind::BrokenPipe)));
+        assert!(!is_reset(&under(io::ErrorKind::InvalidData)));
+        assert!(!is_reset(&Wrapping(None)));
+    }
+
+    #[test]
+    fn only_no_address_family_and_no_address_mean_no_ipv6() {
+        // EAFNOSUPPORT: no IPv6 in the kernel; EADDRNOTAVAIL: none here.
+        assert!(is_no_ipv6(&io::Error::from_raw_os_error(97)));
+        assert!(is_no_ipv6(&io::Error::from_raw_os_error(99)));
+        // EADDRINUSE, EACCES: IPv6 is there, the port is not to be had.
+        assert!(!is_no_ipv6(&io::Error::from_raw_os_error(98)));
+        assert!(!is_no_ipv6(&io::Error::from_raw_os_error(13)));
+    }
 }

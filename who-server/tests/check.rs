@@ -11,6 +11,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::process::BIN;
+
+/// How long a command that should end may run before it is killed and
+/// the test fails: far beyond its normal time, even on a loaded machine.
+const LIMIT: Duration = Duration::from_secs(20);
 use testkit::{CommandExt, Outcome};
 
 /// A server that answers one connection with `answer(stream)`, after
@@ -40,7 +44,7 @@ fn check(addr: SocketAddr, timeout: &str) -> (Outcome, Duration) {
             timeout,
             &format!("http://{addr}/health"),
         ])
-        .outcome();
+        .outcome_within(LIMIT);
     (out, start.elapsed())
 }
 
@@ -201,6 +205,105 @@ fn a_host_name_is_looked_up_within_the_timeout() {
     let url = format!("http://localhost:{}/health", addr.port());
     Command::new(BIN)
         .args(["check", "--timeout", "3s", &url])
-        .outcome()
+        .outcome_within(LIMIT)
         .expect_success();
+}
+
+#[test]
+fn a_line_end_just_past_16_kib_is_not_looked_for() {
+    let addr = fake_server(|s| {
+        // A short first write makes the reads end off the 1 KiB grid, so
+        // the last one must be cut to the limit to stop at 16384 bytes.
+        let _ = s.write_all(&[b'x'; 100]);
+        let _ = s.flush();
+        thread::sleep(Duration::from_millis(500));
+        let mut rest = vec![b'x'; 16 * 1024 - 100];
+        rest.extend_from_slice(b"\r\n\r\n");
+        let _ = s.write_all(&rest);
+        thread::sleep(Duration::from_millis(500));
+    });
+    expect_failure(
+        check(addr, "3s").0,
+        "the answer is not HTTP: no status line in the first 16384 bytes",
+    );
+}
+
+#[test]
+fn a_status_line_ending_in_a_bare_line_feed_is_read_whole() {
+    let addr = fake_server(|s| {
+        let _ = s.write_all(b"HTTP/1.1 503 Service Unavailable\n\n");
+    });
+    expect_failure(
+        check(addr, "3s").0,
+        "answered 503 Service Unavailable, expected 200 OK",
+    );
+}
+
+#[test]
+fn a_check_stopped_and_continued_while_waiting_for_the_answer_goes_on_waiting() {
+    // As `docker pause` then `unpause` would: on Linux, a stop and continue
+    // makes a recv(2) with a timeout fail with EINTR, which is no failure.
+    let addr = fake_server(|s| {
+        thread::sleep(Duration::from_millis(1500));
+        let _ = s.write_all(b"HTTP/1.1 200 OK\r\n\r\n");
+    });
+    let child = Command::new(BIN)
+        .args([
+            "check",
+            "--timeout",
+            "10s",
+            &format!("http://{addr}/health"),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    thread::sleep(Duration::from_millis(500));
+    // SAFETY: kill(2) on our own child.
+    unsafe {
+        assert_eq!(libc::kill(pid, libc::SIGSTOP), 0);
+        thread::sleep(Duration::from_millis(100));
+        assert_eq!(libc::kill(pid, libc::SIGCONT), 0);
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(stderr, "");
+}
+
+#[test]
+fn a_name_server_that_never_answers_is_given_up_on_at_the_timeout() {
+    // In a mount namespace of its own, the check's resolv.conf names a
+    // name server on a loopback address where a socket takes the queries
+    // and never answers (root only: unshare and port 53).
+    let silent = std::net::UdpSocket::bind("127.83.83.83:53").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let resolv = dir.path().join("resolv.conf");
+    std::fs::write(
+        &resolv,
+        "nameserver 127.83.83.83\noptions timeout:30 attempts:1\n",
+    )
+    .unwrap();
+    let start = Instant::now();
+    let out = Command::new("unshare")
+        .args([
+            "--mount",
+            "sh",
+            "-c",
+            r#"mount --bind "$0" /etc/resolv.conf && exec "$@""#,
+        ])
+        .arg(&resolv)
+        .args([
+            BIN,
+            "check",
+            "--timeout",
+            "1s",
+            "http://never-answered.test/health",
+        ])
+        .outcome_within(LIMIT);
+    let took = start.elapsed();
+    expect_failure(out, "timed out after 1s looking up the host name");
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    drop(silent);
 }

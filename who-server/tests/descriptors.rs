@@ -67,3 +67,16 @@ fn a_cap_that_fits_is_served_without_a_word() {
     assert!(exchange(server.addr, GET_WHO).starts_with(b"HTTP/1.1 200 OK"));
     assert_eq!(server.stop(), "");
 }
+
+#[test]
+fn a_cap_that_fits_only_the_raised_limit_is_served_without_a_word() {
+    // 1024 connections do not fit in the soft limit of 64, but do in the
+    // hard limit of 4096 that the server raises it to.
+    let mut server = Who::start_with(
+        under_prlimit("64:4096"),
+        &["--workers", "1"],
+        std::process::Stdio::piped(),
+    );
+    assert!(exchange(server.addr, GET_WHO).starts_with(b"HTTP/1.1 200 OK"));
+    assert_eq!(server.stop(), "");
+}

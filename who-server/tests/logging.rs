@@ -10,7 +10,7 @@ use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::process::{exchange, full_pipe, Who, BIN, GET_WHO, MALFORMED};
+use common::process::{exchange, full_pipe, thread_cpu, Who, BIN, GET_WHO, MALFORMED};
 
 /// Sends `count` malformed requests over `threads` threads, each on a new
 /// connection, waiting for the server's answer or close each time.
@@ -176,11 +176,101 @@ fn a_client_resetting_mid_request_is_counted_as_a_reset() {
 
 #[test]
 fn a_zero_log_interval_is_a_usage_error() {
-    let out = Command::new(BIN)
-        .args(["--log-interval", "0s"])
-        .output()
+    // Bounded: a server that took the flag would run on, so it is killed
+    // after 5 s (and then fails the check of its exit code).
+    let mut child = Command::new(BIN)
+        .args(["--log-interval", "0s", "--bind", "127.0.0.1", "--port", "0"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() && start.elapsed() < Duration::from_secs(5) {
+        thread::sleep(Duration::from_millis(10));
+    }
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("must be more than 0"), "{stderr}");
+}
+
+#[test]
+fn a_client_hanging_up_mid_request_logs_nothing() {
+    let mut server = Who::start(&["--log-interval", "100ms"]);
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    stream.write_all(b"GET /health HTTP/1.1\r\nHost").unwrap();
+    thread::sleep(Duration::from_millis(100));
+    // A plain close (FIN): the server reads end of file mid-head.
+    drop(stream);
+    thread::sleep(Duration::from_millis(300));
+    let log = server.stop();
+    assert_eq!(log, "", "a hang-up is routine");
+}
+
+#[test]
+fn a_malformed_request_is_counted_in_one_summary_line() {
+    let mut server = Who::start(&[]);
+    let answer = exchange(server.addr, MALFORMED);
+    assert!(
+        answer.is_empty() || answer.starts_with(b"HTTP/1.1 4"),
+        "{answer:?}"
+    );
+    let log = server.stop();
+    assert!(
+        log.starts_with("bad request: refused 1 malformed request in the last "),
+        "{log}"
+    );
+    assert_eq!(log.lines().count(), 1, "{log}");
+}
+
+#[test]
+fn the_summary_comes_every_interval_while_the_server_runs() {
+    let mut server = Who::start(&["--log-interval", "200ms"]);
+    drop(exchange(server.addr, MALFORMED));
+    // Read stderr while the server runs: no stop, no final summary.
+    let stderr = server.child.stderr.take().unwrap();
+    let (line_sent, line) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(stderr), &mut line);
+        let _ = line_sent.send(line);
+    });
+    let line = line
+        .recv_timeout(Duration::from_secs(5))
+        .expect("no summary within 5 s of a 200 ms interval");
+    assert!(
+        line.starts_with("bad request: refused 1 malformed request in the last "),
+        "{line}"
+    );
+}
+
+#[test]
+fn the_log_thread_sleeps_between_summaries() {
+    let server = Who::start(&["--log-interval", "10s"]);
+    let log_ticks = || {
+        thread_cpu(server.pid())
+            .into_iter()
+            .find(|(name, _)| name == "log")
+            .map(|(_, ticks)| ticks)
+    };
+    // A new thread names itself once it runs: wait for it, at most 2 s.
+    let start = Instant::now();
+    let before = loop {
+        match log_ticks() {
+            Some(ticks) => break ticks,
+            None if start.elapsed() < Duration::from_secs(2) => {
+                thread::sleep(Duration::from_millis(10))
+            }
+            None => panic!("no thread named log"),
+        }
+    };
+    thread::sleep(Duration::from_secs(2));
+    let used = log_ticks().expect("the log thread") - before;
+    // Asleep, it uses none; a thread that spun would get tens of ticks
+    // even from a loaded machine.
+    assert!(
+        used < 10,
+        "the log thread used {used} ticks of 10 ms in 2 s, idle"
+    );
 }

@@ -9,6 +9,10 @@ use testkit::{http_get, CommandExt, ServerProcess};
 
 const BIN: &str = env!("CARGO_BIN_EXE_who-server");
 
+/// How long a command that should end may run before it is killed and
+/// the test fails: far beyond its normal time, even on a loaded machine.
+const LIMIT: Duration = Duration::from_secs(20);
+
 fn who_server() -> Command {
     Command::new(BIN)
 }
@@ -87,7 +91,7 @@ fn a_port_in_use_is_one_line_on_stderr_and_exit_1() {
     let port = taken.local_addr().unwrap().port().to_string();
     let out = who_server()
         .args(["--bind", "127.0.0.1", "--port", &port])
-        .outcome()
+        .outcome_within(LIMIT)
         .expect_one_line_error(1);
     assert!(out.stderr.contains("Address already in use"), "{out}");
 }
@@ -97,7 +101,7 @@ fn an_address_not_on_this_machine_is_one_line_and_exit_1() {
     // TEST-NET-3 (RFC 5737): never assigned to a local interface.
     let out = who_server()
         .args(["--bind", "203.0.113.7", "--port", "0"])
-        .outcome()
+        .outcome_within(LIMIT)
         .expect_one_line_error(1);
     assert!(
         out.stderr
@@ -115,7 +119,7 @@ fn bad_flags_are_usage_errors_with_exit_2() {
         &["--frobnicate"],
         &["--max-connections", "0"],
     ] {
-        let out = who_server().args(args).outcome().expect_code(2);
+        let out = who_server().args(args).outcome_within(LIMIT).expect_code(2);
         assert!(out.stderr.starts_with("error: "), "{out}");
         assert!(!out.stderr.contains("panicked"), "{out}");
     }
@@ -123,9 +127,15 @@ fn bad_flags_are_usage_errors_with_exit_2() {
 
 #[test]
 fn help_and_version_are_answered() {
-    let help = who_server().arg("--help").outcome().expect_success();
+    let help = who_server()
+        .arg("--help")
+        .outcome_within(LIMIT)
+        .expect_success();
     assert!(help.stdout.contains("--header-timeout"), "{help}");
-    let version = who_server().arg("--version").outcome().expect_success();
+    let version = who_server()
+        .arg("--version")
+        .outcome_within(LIMIT)
+        .expect_success();
     assert_eq!(
         version.stdout.trim(),
         format!("who-server {}", env!("CARGO_PKG_VERSION"))
@@ -137,7 +147,7 @@ fn check_exits_0_when_the_url_answers_200() {
     let server = ServerProcess::start(BIN, &[]);
     who_server()
         .args(["check", &server.url("/health")])
-        .outcome()
+        .outcome_within(LIMIT)
         .expect_success();
 }
 
@@ -146,7 +156,7 @@ fn check_exits_1_with_the_status_when_the_url_answers_otherwise() {
     let server = ServerProcess::start(BIN, &[]);
     let out = who_server()
         .args(["check", &server.url("/missing")])
-        .outcome()
+        .outcome_within(LIMIT)
         .expect_one_line_error(1);
     assert!(out.stderr.contains("404 Not Found"), "{out}");
 }
@@ -160,7 +170,7 @@ fn check_exits_1_when_nothing_listens() {
         .port();
     let out = who_server()
         .args(["check", &format!("http://127.0.0.1:{free}/health")])
-        .outcome()
+        .outcome_within(LIMIT)
         .expect_one_line_error(1);
     assert!(out.stderr.contains("no answer"), "{out}");
 }
@@ -170,8 +180,60 @@ fn check_refuses_urls_it_cannot_request() {
     for url in ["https://127.0.0.1/health", "not a url", "/health"] {
         let out = who_server()
             .args(["check", url])
-            .outcome()
+            .outcome_within(LIMIT)
             .expect_one_line_error(1);
         assert!(out.stderr.contains("bad URL"), "{out}");
     }
+}
+
+/// Starts `who-server ARGS` (no `--bind` added), returns it with the first
+/// line it printed.
+fn start_unbound(args: &[&str]) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = who_server()
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    let _ = std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line);
+    (child, line)
+}
+
+#[test]
+fn without_bind_it_listens_on_ipv6_and_ipv4_at_once() {
+    let (mut child, line) = start_unbound(&["--port", "0"]);
+    let addr: std::net::SocketAddr = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .and_then(|addr| addr.parse().ok())
+        .unwrap_or_else(|| panic!("printed {line:?}"));
+    let port = addr.port();
+    let v4 = http_get(&format!("http://127.0.0.1:{port}/health"));
+    let v6 = http_get(&format!("http://[::1]:{port}/health"));
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(addr.ip(), std::net::Ipv6Addr::UNSPECIFIED, "{line}");
+    assert_eq!(v4.0, 200);
+    assert_eq!(v6.0, 200);
+}
+
+#[test]
+fn without_bind_a_port_taken_on_ipv6_is_an_error_not_a_fallback_to_ipv4_alone() {
+    // `[::]` fails with EADDRINUSE here, not for want of IPv6: serving on
+    // 0.0.0.0 instead would leave IPv6 clients to the other server.
+    let taken = TcpListener::bind("[::1]:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let (mut child, line) = start_unbound(&["--port", &port]);
+    // A server that did start printed its line; one that failed, nothing.
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(line, "", "{stderr}");
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr,
+        format!("who-server: cannot listen on port {port}: Address already in use (os error 98)\n")
+    );
 }

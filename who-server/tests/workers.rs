@@ -101,6 +101,19 @@ fn by_default_there_is_one_worker_per_cpu_the_process_may_use() {
 }
 
 #[test]
+fn by_default_two_cpus_make_two_workers() {
+    // Needs CPUs 0 and 1 (every machine these tests run on has two).
+    let mut command = Command::new("taskset");
+    command.args(["-c", "0,1", BIN]);
+    let server = Who::start_with(command, &[], Stdio::piped());
+    let names: Vec<String> = worker_threads(server.pid())
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(names, ["who-server", "worker-1"]);
+}
+
+#[test]
 fn a_worker_count_of_0_is_a_usage_error() {
     let out = Command::new(BIN)
         .args(["--workers", "0"])
