@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use testkit::catalog::{self, Kind};
 use testkit::docker::{
-    docker, docker_status, image_field, image_files, image_labels, Container, TestImage,
+    docker, docker_status, image_field, image_files, image_labels, unique_prefix, Container,
+    TestImage,
 };
 use testkit::{http_get, CommandExt, Outcome};
 
@@ -284,15 +285,6 @@ fn with_lib_sh(script: &str) -> Outcome {
         .args(["-c", &format!("source scripts/lib.sh && {script}")])
         .outcome()
         .expect_success()
-}
-
-/// A tag prefix no other build or test run uses, e.g. `catalog-test-41-1732…/`.
-fn unique_prefix(name: &str) -> String {
-    let nonce = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{name}-{}-{nonce}/", std::process::id())
 }
 
 /// Builds `tag` with the real scripts/build-images.sh under `prefix`, from

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
-use testkit::docker::{docker, image_field, require_docker, Container, TestImage};
+use testkit::docker::{docker, image_field, require_docker, unique_prefix, Container, TestImage};
 use testkit::CommandExt;
 
 /// The workspace root.
@@ -110,15 +110,6 @@ fn syft_lists_the_dependencies_of_who_rust_and_who_go() {
             "syft finds no {name} go-module in who:go: {go:?}"
         );
     }
-}
-
-/// A tag prefix no other build or test run uses.
-fn unique_prefix(name: &str) -> String {
-    let nonce = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{name}-{}-{nonce}/", std::process::id())
 }
 
 #[test]

@@ -168,3 +168,12 @@ pub fn image_files(image: &str) -> Vec<String> {
     files.sort();
     files
 }
+
+/// A tag prefix no other build or test run uses, e.g. `catalog-test-41-1732…/`.
+pub fn unique_prefix(name: &str) -> String {
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    format!("{name}-{}-{nonce}/", std::process::id())
+}
