@@ -31,6 +31,15 @@ const LLD: &[&str] = &[
 ];
 
 fn main() {
+    // Rerun when the linker changes: RUSTFLAGS are watched by cargo, the
+    // environment variable only when asked (a config file's is not).
+    let target = env::var("TARGET").unwrap_or_default();
+    let linker_variable = format!(
+        "CARGO_TARGET_{}_LINKER",
+        target.to_uppercase().replace(['-', '.'], "_")
+    );
+    println!("cargo:rerun-if-env-changed={linker_variable}");
+    println!("cargo:rerun-if-changed=build.rs");
     let flags = env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();
     for arg in if links_with_lld(&flags) { LLD } else { GCC } {
         println!("cargo:rustc-link-arg-bin=hello-tiny={arg}");
