@@ -34,8 +34,7 @@ fn every_multi_stage_rust_and_go_image_has_an_arm64_twin() {
     for image in &all {
         let multi_stage_rust_or_go = !image.is_naive()
             && image.platform() == "linux/amd64"
-            && (image.language == "rust" || image.language == "go")
-            && image.stage != "hello-tiny";
+            && (image.language == "rust" || image.language == "go");
         if multi_stage_rust_or_go {
             let twin = format!("{}-arm64", image.tag);
             let found = arm64.iter().find(|i| i.tag == twin);
