@@ -3,6 +3,8 @@
 //! the threshold the target says so (`straddles`). Reported, never
 //! asserted: a miss is a finding.
 
+use testkit::catalog::host_platform;
+
 use crate::record::{Figure, ImageRecord, Ratio, Target};
 
 /// "Under 900 KB", in the decimal kilobytes `docker image ls` shows.
@@ -77,10 +79,11 @@ pub fn targets(records: &[ImageRecord], ratios: &[Ratio], cpus: &[f64]) -> Vec<T
         straddles: stop.is_some_and(|s| s.straddles(500.0)),
     });
 
-    for r in records
-        .iter()
-        .filter(|r| r.language == "rust" && r.multi_stage)
-    {
+    // Another platform's image is built for its facts, never timed (it
+    // cross-compiles): no rebuild target to judge.
+    for r in records.iter().filter(|r| {
+        r.language == "rust" && r.multi_stage && Some(r.platform.as_str()) == host_platform()
+    }) {
         let share = r.build.as_ref().and_then(|b| {
             let shares: Vec<f64> = b
                 .warm_ms
@@ -172,5 +175,29 @@ mod tests {
         assert_eq!((at_2.met, at_2.straddles), (Some(false), false));
         assert_eq!(find("who:rust ≥ 6x smaller").met, Some(true));
         assert_eq!(find("who:rust stops").met, None, "not measured");
+    }
+
+    #[test]
+    fn only_builds_this_machine_times_have_a_rebuild_target() {
+        let rust = |tag: &str, platform: &str| ImageRecord {
+            tag: tag.to_owned(),
+            language: "rust".to_owned(),
+            multi_stage: true,
+            platform: platform.to_owned(),
+            ..Default::default()
+        };
+        let native = host_platform().unwrap();
+        let other = if native == "linux/amd64" {
+            "linux/arm64"
+        } else {
+            "linux/amd64"
+        };
+        let records = [rust("who:rust", native), rust("who:rust-other", other)];
+        let names: Vec<String> = targets(&records, &[], &[1.0])
+            .into_iter()
+            .map(|t| t.name)
+            .filter(|name| name.contains("warm rebuild"))
+            .collect();
+        assert_eq!(names, ["who:rust warm rebuild ≤ 1/4 of cold"]);
     }
 }
