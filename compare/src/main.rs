@@ -180,8 +180,17 @@ fn rerender(
         .map_err(anyhow::Error::from)
         .and_then(|bytes| Ok(serde_json::from_slice::<record::Report>(&bytes)?));
     match read {
-        Ok(report) if write_report(&report, out, readme) => ExitCode::SUCCESS,
-        Ok(_) => ExitCode::FAILURE,
+        Ok(mut report) => {
+            // Targets are judgements of the measured figures: judged again,
+            // so a change to a target shows in the old run's report too.
+            report.targets =
+                targets::targets(&report.images, &report.ratios, &report.settings.cpus);
+            if write_report(&report, out, readme) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
         Err(e) => {
             eprintln!("compare: cannot read {}: {e:#}", json.display());
             ExitCode::FAILURE
