@@ -43,7 +43,8 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub readme: Option<PathBuf>,
     /// Render the report again from an earlier run's compare.json,
-    /// measuring nothing (after a change to the report).
+    /// measuring nothing (after a change to the report); its targets are
+    /// judged again.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["images", "skip_build"])]
     pub from_json: Option<PathBuf>,
     /// The repository root: docker/images.tsv, scripts/build-images.sh.
