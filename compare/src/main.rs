@@ -183,8 +183,7 @@ fn rerender(
         Ok(mut report) => {
             // Targets are judgements of the measured figures: judged again,
             // so a change to a target shows in the old run's report too.
-            report.targets =
-                targets::targets(&report.images, &report.ratios, &report.settings.cpus);
+            targets::judge_again(&mut report);
             if write_report(&report, out, readme) {
                 ExitCode::SUCCESS
             } else {

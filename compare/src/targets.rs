@@ -5,7 +5,7 @@
 
 use testkit::catalog::host_platform;
 
-use crate::record::{Figure, ImageRecord, Ratio, Target};
+use crate::record::{Figure, ImageRecord, Ratio, Report, Target};
 
 /// "Under 900 KB", in the decimal kilobytes `docker image ls` shows.
 const WHO_RUST_MAX_BYTES: f64 = 900_000.0;
@@ -113,6 +113,11 @@ pub fn targets(records: &[ImageRecord], ratios: &[Ratio], cpus: &[f64]) -> Vec<T
         }
     }
     out
+}
+
+/// Judges an earlier run's figures again by today's rules.
+pub fn judge_again(report: &mut Report) {
+    report.targets = targets(&report.images, &report.ratios, &report.settings.cpus);
 }
 
 /// A ratio that must reach `threshold`, judged on its median.

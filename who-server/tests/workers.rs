@@ -39,6 +39,14 @@ fn load(addr: SocketAddr, connections: usize, time: Duration) -> u64 {
     clients.into_iter().map(|c| c.join().unwrap()).sum()
 }
 
+/// The names of the serving threads, in order.
+fn worker_names(pid: u32) -> Vec<String> {
+    worker_threads(pid)
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect()
+}
+
 /// The serving threads (the main one and `worker-N`) with their CPU ticks.
 /// A new thread names itself once it runs: until then it shows the
 /// process's name, so this waits (at most 2 s) for one `who-server` alone.
@@ -81,10 +89,7 @@ fn the_worker_count_can_come_from_the_environment() {
     let mut command = Command::new(BIN);
     command.env("WORKERS", "3");
     let server = Who::start_with(command, &[], Stdio::piped());
-    let names: Vec<String> = worker_threads(server.pid())
-        .into_iter()
-        .map(|(n, _)| n)
-        .collect();
+    let names = worker_names(server.pid());
     assert_eq!(names, ["who-server", "worker-1", "worker-2"]);
 }
 
@@ -93,10 +98,7 @@ fn by_default_there_is_one_worker_per_cpu_the_process_may_use() {
     let mut command = Command::new("taskset");
     command.args(["-c", "0", BIN]);
     let server = Who::start_with(command, &[], Stdio::piped());
-    let names: Vec<String> = worker_threads(server.pid())
-        .into_iter()
-        .map(|(n, _)| n)
-        .collect();
+    let names = worker_names(server.pid());
     assert_eq!(names, ["who-server"]);
 }
 
@@ -106,10 +108,7 @@ fn by_default_two_cpus_make_two_workers() {
     let mut command = Command::new("taskset");
     command.args(["-c", "0,1", BIN]);
     let server = Who::start_with(command, &[], Stdio::piped());
-    let names: Vec<String> = worker_threads(server.pid())
-        .into_iter()
-        .map(|(n, _)| n)
-        .collect();
+    let names = worker_names(server.pid());
     assert_eq!(names, ["who-server", "worker-1"]);
 }
 
