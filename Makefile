@@ -65,10 +65,10 @@ check-shell:
 
 # What an edit is checked with before `make test`: no root, no Docker, no
 # bootstrap. The programs' unit and process tests; the unit tests of compare,
-# its library and the test kit (their docker-backed tests are `make test`'s).
+# benchkit (its library) and the test kit (docker-backed tests: `make test`).
 check: check-rust check-shell
 	cargo test --locked -p who-server -p hello -p simple-script -p hello-tiny
-	cargo test --locked -p compare -p testkit --lib --bins
+	cargo test --locked -p compare -p benchkit -p testkit --lib --bins
 
 # Kubernetes manifests (kubernetes-validate, checkov) and compose files.
 lint-deploy: bootstrap

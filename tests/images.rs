@@ -2,7 +2,7 @@
 //! ports published on 127.0.0.1. Which images there are comes from
 //! docker/images.tsv (testkit's `catalog`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -11,7 +11,7 @@ use testkit::docker::{
     docker, docker_status, image_field, image_files, image_labels, unique_prefix, Container,
     TestImage,
 };
-use testkit::{http_get, CommandExt, Outcome};
+use testkit::{http_get, root, CommandExt, Outcome};
 
 /// The Rust multi-stage images, amd64 and arm64: what each must hold, and
 /// nothing more.
@@ -275,14 +275,6 @@ fn naive_images_are_far_bigger_than_their_multi_stage_twins() {
 
 const SOURCE_LABEL: &str = "org.opencontainers.image.source";
 
-/// The workspace root, where the Makefile and scripts/ are.
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_owned()
-}
-
 /// `bash -c SCRIPT` in the workspace root, with scripts/lib.sh sourced.
 fn with_lib_sh(script: &str) -> Outcome {
     Command::new("bash")
@@ -388,15 +380,7 @@ fn a_one_line_source_change_rebuilds_who_rust_without_recompiling_its_dependenci
     // the real script as `make images` runs it (its catalog and metadata),
     // with the copy as the build context, under another tag.
     let copy = tempfile::tempdir().unwrap();
-    let script = format!(
-        "set -o pipefail; cd {root} && git ls-files -z | xargs -0 cp --parents -t {copy}",
-        root = root().display(),
-        copy = copy.path().display()
-    );
-    std::process::Command::new("bash")
-        .args(["-c", &script])
-        .outcome()
-        .expect_success();
+    testkit::tree::copy_tracked(&root(), copy.path()).unwrap();
     let main_rs = copy.path().join("who-server/src/main.rs");
     let mut source = std::fs::read_to_string(&main_rs).unwrap();
     // Unique, or a second run would find this very change in the cache.

@@ -123,8 +123,8 @@ async fn compare(cli: Cli) -> ExitCode {
 }
 
 /// The catalog's images the command line names (all of them by default).
-fn chosen_images(cli: &Cli) -> anyhow::Result<Vec<testkit::catalog::CatalogImage>> {
-    let all = testkit::catalog::read(&cli.context).map_err(anyhow::Error::msg)?;
+fn chosen_images(cli: &Cli) -> anyhow::Result<Vec<benchkit::catalog::CatalogImage>> {
+    let all = benchkit::catalog::read(&cli.context).map_err(anyhow::Error::msg)?;
     if cli.images.is_empty() {
         return Ok(all);
     }
@@ -135,7 +135,7 @@ fn chosen_images(cli: &Cli) -> anyhow::Result<Vec<testkit::catalog::CatalogImage
             all.iter().find(|s| s.tag == tag).cloned().ok_or_else(|| {
                 anyhow::anyhow!(
                     "{tag:?} is not in {} (e.g. who:rust)",
-                    testkit::catalog::CATALOG
+                    benchkit::catalog::CATALOG
                 )
             })
         })

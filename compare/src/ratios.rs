@@ -6,7 +6,7 @@
 
 use crate::record::{CpusRun, Figure, ImageRecord, PathLoad, Ratio};
 use crate::stats::round_to;
-use testkit::catalog::CatalogImage;
+use benchkit::catalog::CatalogImage;
 
 /// Which way is better for a measure.
 #[derive(Clone, Copy)]
@@ -175,7 +175,7 @@ mod tests {
 
     /// A server measured in two rounds: per path, requests/s and CPU-µs.
     fn server(tag: &str, size: i64, loads: &[(&str, [f64; 2], [f64; 2])]) -> ImageRecord {
-        let catalog = testkit::catalog::parse(&format!("{tag} x s rust server /x - - m.rs"));
+        let catalog = benchkit::catalog::parse(&format!("{tag} x s rust server /x - - m.rs"));
         let mut record = ImageRecord::new(&catalog.unwrap()[0], tag);
         record.size_bytes = Some(size);
         let f = |values: &[f64]| Figure::of(values).unwrap();
@@ -206,7 +206,7 @@ mod tests {
 
     #[test]
     fn pairs_follow_the_catalog_and_share_only_common_paths() {
-        let specs = testkit::catalog::parse(
+        let specs = benchkit::catalog::parse(
             "who:rust x s rust server /who,/ who:rust-naive who:go,web:go m.rs\n\
              who:rust-naive x s rust server /who,/ - - m.rs\n\
              who:go x s go server /who - - m.go\nweb:go x s go server / - - m.go",

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use crate::stats::Figure;
-use testkit::catalog::CatalogImage;
+use benchkit::catalog::CatalogImage;
 
 /// The whole report: one run of `compare`.
 #[derive(Debug, Serialize, Deserialize)]
@@ -194,7 +194,7 @@ pub struct PathLoad {
     pub latency_p99_ms: Figure,
     pub latency_p99_9_ms: Figure,
     /// wrk's errors summed over the rounds, by kind; all should be 0.
-    pub errors: testkit::wrk::Errors,
+    pub errors: benchkit::wrk::Errors,
 }
 
 /// `subject` against `baseline` on one measure. The value reads "the

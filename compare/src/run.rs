@@ -6,8 +6,8 @@
 use std::path::Path;
 use std::time::Duration;
 
+use benchkit::wrk;
 use bollard::Docker;
-use testkit::wrk;
 
 use crate::cli::Cli;
 use crate::docker::{MEMORY_BYTES, STOP_TIMEOUT_S};
@@ -16,7 +16,7 @@ use crate::progress::Progress;
 use crate::record::{Base, BuildTimes, Figure, ImageRecord, Report, Settings};
 use crate::stats::ms;
 use crate::{build, machine, ratios, targets};
-use testkit::catalog::CatalogImage;
+use benchkit::catalog::CatalogImage;
 
 pub async fn run(cli: Cli, specs: Vec<CatalogImage>, docker: Docker, progress: Progress) -> Report {
     let date = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();

@@ -3,7 +3,7 @@
 //! the threshold the target says so (`straddles`). Reported, never
 //! asserted: a miss is a finding.
 
-use testkit::catalog::host_platform;
+use benchkit::catalog::host_platform;
 
 use crate::record::{Figure, ImageRecord, Ratio, Report, Target};
 

@@ -1,7 +1,7 @@
 //! The CPU time the kernel charges to a container's cgroup: every thread of
 //! every process in it, in user and kernel mode. v1: `cpuacct.usage` (ns);
 //! v2: `cpu.stat`'s `usage_usec`. The process's memory comes from
-//! testkit::procfs.
+//! benchkit::procfs.
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -2,12 +2,12 @@
 //! --net=/proc/<pid>/ns/net wrk ... http://127.0.0.1:8080/path`), so no
 //! docker-proxy sits between wrk and the server: through a published port,
 //! the proxy caps every server near the same rate. wrk's numbers come from
-//! testkit::wrk's Lua hook; the CPU time is the container cgroup's.
+//! benchkit::wrk's Lua hook; the CPU time is the container cgroup's.
 
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
-use testkit::wrk;
+use benchkit::wrk;
 use tokio::process::Command;
 
 use super::cgroup::Cgroup;

@@ -16,8 +16,8 @@ mod stop;
 use std::time::Duration;
 
 use anyhow::Result;
+use benchkit::{procfs, wrk};
 use bollard::Docker;
-use testkit::{procfs, wrk};
 
 pub use export::LayerCache;
 pub use image::declared_versions;
@@ -26,7 +26,7 @@ pub use samples::Samples;
 use crate::progress::Progress;
 use crate::record::ImageRecord;
 use crate::stats::ms;
-use testkit::catalog::CatalogImage;
+use benchkit::catalog::CatalogImage;
 
 /// How long a server sits after its first answer before "idle" is read:
 /// start-up work (allocator warm-up, runtime threads) has settled by then.

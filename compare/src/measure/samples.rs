@@ -1,7 +1,7 @@
 //! The rounds of one image under one CPU limit, gathered as they come and
 //! summarised into a record once every round is in.
 
-use testkit::wrk;
+use benchkit::wrk;
 
 use super::{CliRound, ServerRound};
 use crate::record::{CpusRun, Figure, Memory, PathLoad};
