@@ -29,24 +29,6 @@ const SCRATCH_IMAGES: &[(&str, &[&str])] = &[
     ),
 ];
 
-/// Size budgets, in bytes as `docker image inspect` reports them: a little
-/// above what was measured, so that growth is a decision, not an accident.
-const SIZE_BUDGETS: &[(&str, u64)] = &[
-    // 950 000 until who-server served on every core: the worker threads, the
-    // log thread and check's bounded steps took it to 987 904 bytes, 988 784
-    // with cargo auditable's dependency list (README,
-    // "Build choices, measured"). Back under 950 000 needs clap out of the
-    // binary (measured 791 232), and clap is a crate the project chose.
-    ("who:rust", 990_000),
-    ("hello:rust", 400_000),
-    // Measured 840: no std, no libc (README, "How small can it get").
-    ("hello:rust-tiny", 1_024),
-    // Measured 984: the same program linked by rust-lld, whose .comment
-    // names it (96 bytes that gcc's ld does not add).
-    ("hello:rust-tiny-arm64", 1_100),
-    ("simple-script:rust", 650_000),
-];
-
 /// `docker run -d` of a server image with 8080 published on a free 127.0.0.1
 /// port, once it answers on its own path (the first of its catalog row).
 fn serve(image: &str, extra: &[&str]) -> (Container, String) {
@@ -136,13 +118,22 @@ fn rust_scratch_images_carry_the_oci_labels() {
     }
 }
 
+/// docker/images.tsv's budgets, the ones compare reports as targets.
 #[test]
-fn rust_scratch_images_stay_within_their_size_budgets() {
-    for (image, budget) in SIZE_BUDGETS {
-        let size: u64 = image_field(image, "{{.Size}}").parse().unwrap();
+fn images_stay_within_their_size_budgets() {
+    let budgeted: Vec<_> = catalog::images()
+        .into_iter()
+        .filter_map(|image| Some((image.budget_bytes?, image.tag)))
+        .collect();
+    assert!(
+        budgeted.iter().any(|(_, tag)| tag == "who:rust"),
+        "who:rust has no budget in docker/images.tsv"
+    );
+    for (budget, image) in budgeted {
+        let size: u64 = image_field(&image, "{{.Size}}").parse().unwrap();
         assert!(
-            size <= *budget,
-            "{image} is {size} bytes, over its budget of {budget}"
+            size <= budget,
+            "{image} is {size} bytes, over its budget of {budget} (docker/images.tsv)"
         );
     }
 }

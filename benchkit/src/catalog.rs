@@ -4,12 +4,18 @@
 
 use std::path::Path;
 
-/// What an image does when run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+use serde::{Deserialize, Serialize};
+
+/// What an image does when run; `server` or `cli` in the catalog and in
+/// compare's record.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Kind {
     /// Answers HTTP on 8080.
     Server,
-    /// Runs, prints and exits.
+    /// Runs, prints and exits (the default only of records built field by
+    /// field, before the catalog's row fills them in).
+    #[default]
     Cli,
 }
 
@@ -33,6 +39,9 @@ pub struct CatalogImage {
     pub baselines: Vec<String>,
     /// The file a warm rebuild changes by one line.
     pub source: String,
+    /// The most bytes the image may take (`docker image inspect .Size`),
+    /// if it has a budget: the image tests hold it, compare judges it.
+    pub budget_bytes: Option<u64>,
 }
 
 impl CatalogImage {
@@ -92,8 +101,8 @@ pub fn read(root: &Path) -> Result<Vec<CatalogImage>, String> {
     parse(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// The rows of a catalog's text, checked: 9 columns, known kinds, paths
-/// exactly for servers, no tag twice, twins and baselines that are rows.
+/// The rows of a catalog's text, checked: 10 columns, known kinds, paths
+/// exactly for servers, budgets in bytes, no tag twice, twins and baselines that are rows.
 pub fn parse(text: &str) -> Result<Vec<CatalogImage>, String> {
     let mut images: Vec<CatalogImage> = Vec::new();
     for (number, line) in text.lines().enumerate() {
@@ -128,10 +137,11 @@ fn row(line: &str) -> Result<CatalogImage, String> {
         }
     };
     let fields: Vec<&str> = line.split_whitespace().collect();
-    let [tag, dockerfile, stage, language, kind, paths, naive, baselines, source] = fields[..]
+    let [tag, dockerfile, stage, language, kind, paths, naive, baselines, source, budget] =
+        fields[..]
     else {
         return Err(format!(
-            "9 columns expected, found {}: {line:?}",
+            "10 columns expected, found {}: {line:?}",
             fields.len()
         ));
     };
@@ -147,6 +157,13 @@ fn row(line: &str) -> Result<CatalogImage, String> {
             ))
         }
     };
+    let budget_bytes =
+        match budget {
+            "-" => None,
+            bytes => Some(bytes.parse().map_err(|_| {
+                format!("{tag}: the budget is a number of bytes or -, not {budget}")
+            })?),
+        };
     Ok(CatalogImage {
         tag: tag.to_owned(),
         dockerfile: dockerfile.to_owned(),
@@ -157,6 +174,7 @@ fn row(line: &str) -> Result<CatalogImage, String> {
         naive: list(naive).into_iter().next(),
         baselines: list(baselines),
         source: source.to_owned(),
+        budget_bytes,
     })
 }
 
@@ -167,9 +185,9 @@ mod tests {
     #[test]
     fn reads_rows_and_skips_comments() {
         let text = "# tag dockerfile ...\n\n\
-            who:rust  rust.Dockerfile  who  rust  server  /who,/  who:rust-naive  who:go  a.rs\n\
-            who:rust-naive rust-naive.Dockerfile who rust server /who,/ - - a.rs\n\
-            who:go\tgo.Dockerfile\twho\tgo\tserver\t/who\t-\t-\tb.go\n";
+            who:rust  rust.Dockerfile  who  rust  server  /who,/  who:rust-naive  who:go  a.rs  1100000\n\
+            who:rust-naive rust-naive.Dockerfile who rust server /who,/ - - a.rs -\n\
+            who:go\tgo.Dockerfile\twho\tgo\tserver\t/who\t-\t-\tb.go\t-\n";
         let images = parse(text).unwrap();
         assert_eq!(images.len(), 3);
         assert_eq!((images[0].program(), images[0].variant()), ("who", "rust"));
@@ -178,13 +196,15 @@ mod tests {
         assert_eq!(images[0].naive.as_deref(), Some("who:rust-naive"));
         assert_eq!(images[0].baselines, ["who:go"]);
         assert_eq!(images[2].source, "b.go");
+        assert_eq!(images[0].budget_bytes, Some(1_100_000));
+        assert_eq!(images[1].budget_bytes, None);
         assert_eq!(images[0].platform(), "linux/amd64");
     }
 
     #[test]
     fn the_arm64_variants_are_arm64_images() {
-        let text = "who:rust-arm64 rust.Dockerfile who rust server /who - - a.rs\n\
-            hello:go-arm64 go.Dockerfile hello go cli - - - b.go\n";
+        let text = "who:rust-arm64 rust.Dockerfile who rust server /who - - a.rs -\n\
+            hello:go-arm64 go.Dockerfile hello go cli - - - b.go -\n";
         for image in parse(text).unwrap() {
             assert_eq!(image.platform(), "linux/arm64", "{}", image.tag);
         }
@@ -193,13 +213,14 @@ mod tests {
     #[test]
     fn rejects_rows_that_do_not_add_up() {
         for text in [
-            "who:rust rust.Dockerfile who rust server - - - main.rs",
-            "hello:rust rust.Dockerfile hello rust cli /x - - main.rs",
-            "hello:rust rust.Dockerfile hello rust daemon - - - main.rs",
-            "hello:rust rust.Dockerfile hello rust cli - hello:missing - main.rs",
-            "hello rust.Dockerfile hello rust cli - - - main.rs",
-            "hello:rust rust.Dockerfile hello rust cli - - -",
-            "a:b x s rust cli - - - m.rs\na:b x s rust cli - - - m.rs",
+            "who:rust rust.Dockerfile who rust server - - - main.rs -",
+            "hello:rust rust.Dockerfile hello rust cli /x - - main.rs -",
+            "hello:rust rust.Dockerfile hello rust daemon - - - main.rs -",
+            "hello:rust rust.Dockerfile hello rust cli - hello:missing - main.rs -",
+            "hello rust.Dockerfile hello rust cli - - - main.rs -",
+            "hello:rust rust.Dockerfile hello rust cli - - - main.rs",
+            "hello:rust rust.Dockerfile hello rust cli - - - main.rs 1kB",
+            "a:b x s rust cli - - - m.rs -\na:b x s rust cli - - - m.rs -",
         ] {
             assert!(parse(text).is_err(), "{text}");
         }

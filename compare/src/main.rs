@@ -50,7 +50,7 @@ fn main() -> ExitCode {
         }
     };
     if let Some(json) = &cli.from_json {
-        return rerender(json, &cli.out, cli.readme.as_deref());
+        return rerender(json, &cli);
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -111,7 +111,7 @@ async fn compare(cli: Cli) -> ExitCode {
     if !write_report(&report, &out, readme.as_deref()) {
         return ExitCode::FAILURE;
     }
-    let failed = report.images.iter().filter(|i| i.status != "ok").count();
+    let failed = report.images.iter().filter(|i| !i.is_ok()).count();
     if failed > 0 || cleaned.is_err() {
         eprintln!(
             "compare: {failed} of {} image(s) failed; see the Failures section",
@@ -171,20 +171,18 @@ fn write_report(
     }
 }
 
-fn rerender(
-    json: &std::path::Path,
-    out: &std::path::Path,
-    readme: Option<&std::path::Path>,
-) -> ExitCode {
+fn rerender(json: &std::path::Path, cli: &Cli) -> ExitCode {
     let read = std::fs::read(json)
         .map_err(anyhow::Error::from)
         .and_then(|bytes| Ok(serde_json::from_slice::<record::Report>(&bytes)?));
-    match read {
-        Ok(mut report) => {
-            // Targets are judgements of the measured figures: judged again,
-            // so a change to a target shows in the old run's report too.
-            targets::judge_again(&mut report);
-            if write_report(&report, out, readme) {
+    let catalog = benchkit::catalog::read(&cli.context).map_err(anyhow::Error::msg);
+    match read.and_then(|report| Ok((report, catalog?))) {
+        Ok((mut report, catalog)) => {
+            // Targets are judgements of the measured figures: judged again
+            // (with today's budgets), so a change to a target shows in the
+            // old run's report too.
+            targets::judge_again(&mut report, &catalog);
+            if write_report(&report, &cli.out, cli.readme.as_deref()) {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE

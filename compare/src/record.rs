@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::stats::Figure;
 use benchkit::catalog::CatalogImage;
+pub use benchkit::catalog::Kind;
 
 /// The whole report: one run of `compare`.
 #[derive(Debug, Serialize, Deserialize)]
@@ -81,9 +82,9 @@ pub struct ImageRecord {
     pub language: String,
     pub multi_stage: bool,
     /// `server` (answers HTTP on 8080) or `cli` (runs and exits).
-    pub kind: String,
+    pub kind: Kind,
     /// `ok`, or `failed` when any measurement failed (see `errors`).
-    pub status: String,
+    pub status: Status,
     pub errors: Vec<PhaseError>,
     pub image_id: Option<String>,
     /// The image's size as Docker reports it (`docker image inspect .Size`).
@@ -123,11 +124,36 @@ pub struct ImageRecord {
     pub runs: Vec<CpusRun>,
 }
 
+/// Whether every measurement of an image was taken.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    #[default]
+    Ok,
+    /// A phase failed: see the image's `errors`.
+    Failed,
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 pub struct PhaseError {
-    /// `build`, `inspect`, `export`, `sbom`, `start`, `memory`, `load`, `stop`.
-    pub phase: String,
+    pub phase: Phase,
     pub message: String,
+}
+
+/// The part of the work a failure belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    /// Finding the base images, or the cold, warm or untimed build.
+    Build,
+    /// `docker image inspect`.
+    Inspect,
+    /// `docker save`: the layers gzipped, the files listed.
+    Export,
+    /// syft's package list.
+    Sbom,
+    /// A round of start, memory, load and stop, or of a command-line run.
+    Run,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -189,6 +215,14 @@ pub struct PathLoad {
     /// CPU time charged to the container's cgroup during the load (v1
     /// `cpuacct.usage`, v2 `cpu.stat usage_usec`) divided by `requests`.
     pub cpu_us_per_request: Option<Figure>,
+    /// Its user-mode part: the server's own work (v1 `cpuacct.stat user`,
+    /// v2 `cpu.stat user_usec`). Absent from runs before it was measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_user_us_per_request: Option<Figure>,
+    /// Its kernel-mode part: sockets, epoll, the network stack (v1
+    /// `cpuacct.stat system`, v2 `cpu.stat system_usec`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_system_us_per_request: Option<Figure>,
     pub latency_p50_ms: Figure,
     pub latency_p90_ms: Figure,
     pub latency_p99_ms: Figure,
@@ -202,14 +236,10 @@ pub struct PathLoad {
 /// ratio is taken within that round, then summarised.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Ratio {
-    /// `vs_baseline` or `multi_stage_vs_naive`.
-    pub kind: String,
+    pub kind: RatioKind,
     pub subject: String,
     pub baseline: String,
-    /// `size_bytes`, `compressed_size_bytes`, `file_count`, `start_ms`,
-    /// `stop_ms`, `idle_vmrss_bytes`, `peak_vmhwm_bytes`, `requests_per_s`,
-    /// `cpu_us_per_request`, `latency_p99_ms`, `cold_build_ms`, `warm_build_ms`.
-    pub measure: String,
+    pub measure: Measure,
     /// The path both were loaded on, for load measures.
     pub path: Option<String>,
     /// The CPU limit, for measures of running containers.
@@ -217,9 +247,51 @@ pub struct Ratio {
     pub times: Figure,
 }
 
+/// What a ratio pairs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RatioKind {
+    /// The image against an original it rewrites (`baselines`).
+    VsBaseline,
+    /// A multi-stage image against its single-stage twin (`naive`).
+    MultiStageVsNaive,
+}
+
+/// What a ratio compares: the record's field of that name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Measure {
+    SizeBytes,
+    CompressedSizeBytes,
+    FileCount,
+    StartMs,
+    StopMs,
+    IdleVmrssBytes,
+    PeakVmhwmBytes,
+    RequestsPerS,
+    CpuUsPerRequest,
+    LatencyP99Ms,
+    ColdBuildMs,
+    WarmBuildMs,
+}
+
+/// A unit variant's name in compare.json (`cpu_us_per_request`, `failed`):
+/// the serde renames are the one place those names are written.
+pub fn name_of<T: Serialize>(value: T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
 /// One of the project's targets, judged on the median of this run's rounds.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Target {
+    /// Stable across runs and wordings, e.g. `cpu_vs_go@1`: what tests and
+    /// readers look a target up by. (Runs before ids read back with none:
+    /// `--from-json` judges their targets again anyway.)
+    #[serde(default)]
+    pub id: String,
     pub name: String,
     /// What was measured, in words with units.
     pub measured: String,
@@ -240,20 +312,23 @@ impl ImageRecord {
             variant: spec.variant().to_owned(),
             language: spec.language.clone(),
             multi_stage: !spec.is_naive(),
-            kind: if spec.is_server() { "server" } else { "cli" }.to_owned(),
+            kind: spec.kind,
             platform: spec.platform().to_owned(),
-            status: "ok".to_owned(),
             ..Default::default()
         }
     }
 
     /// Notes a failed phase; the record is `failed` from then on.
-    pub fn fail(&mut self, phase: &str, error: &anyhow::Error) {
-        self.status = "failed".to_owned();
+    pub fn fail(&mut self, phase: Phase, error: &anyhow::Error) {
+        self.status = Status::Failed;
         self.errors.push(PhaseError {
-            phase: phase.to_owned(),
+            phase,
             message: format!("{error:#}"),
         });
+    }
+
+    pub fn is_ok(&self) -> bool {
+        self.status == Status::Ok
     }
 
     /// The run under `cpus`, if measured.

@@ -13,7 +13,7 @@ use crate::cli::Cli;
 use crate::docker::{MEMORY_BYTES, STOP_TIMEOUT_S};
 use crate::measure::{declared_versions, LayerCache, Measurer, Samples};
 use crate::progress::Progress;
-use crate::record::{Base, BuildTimes, Figure, ImageRecord, Report, Settings};
+use crate::record::{Base, BuildTimes, Figure, ImageRecord, Phase, Report, Settings};
 use crate::stats::ms;
 use crate::{build, machine, ratios, targets};
 use benchkit::catalog::CatalogImage;
@@ -47,7 +47,7 @@ pub async fn run(cli: Cli, specs: Vec<CatalogImage>, docker: Docker, progress: P
     };
     for (spec, record) in specs.iter().zip(&mut records) {
         // An image whose build failed may be an old one: its numbers would lie.
-        if record.status == "ok" {
+        if record.is_ok() {
             measurer.facts(&image(spec), record).await;
         }
     }
@@ -61,7 +61,7 @@ pub async fn run(cli: Cli, specs: Vec<CatalogImage>, docker: Docker, progress: P
                 let (spec, record) = (&specs[i], &mut records[i]);
                 // An arm64 image on an amd64 machine would run emulated:
                 // its timings would say nothing of the program.
-                if record.status == "ok" && spec.is_native() {
+                if record.is_ok() && spec.is_native() {
                     let tag = image(spec);
                     let measured = if spec.is_server() {
                         measurer
@@ -78,7 +78,10 @@ pub async fn run(cli: Cli, specs: Vec<CatalogImage>, docker: Docker, progress: P
                         Ok(()) => {}
                         Err(e) => {
                             eprintln!("{tag}: round {round} at {limit} CPU: {e:#}");
-                            record.fail("run", &e.context(format!("round {round}, {limit} CPU")));
+                            record.fail(
+                                Phase::Run,
+                                &e.context(format!("round {round}, {limit} CPU")),
+                            );
                         }
                     }
                 }
@@ -86,7 +89,7 @@ pub async fn run(cli: Cli, specs: Vec<CatalogImage>, docker: Docker, progress: P
         }
     }
     for ((record, per_cpus), spec) in records.iter_mut().zip(&samples).zip(&specs) {
-        if record.status == "ok" && spec.is_native() {
+        if record.is_ok() && spec.is_native() {
             record.runs = cpus
                 .iter()
                 .zip(per_cpus)
@@ -96,7 +99,7 @@ pub async fn run(cli: Cli, specs: Vec<CatalogImage>, docker: Docker, progress: P
     }
 
     let ratios = ratios::ratios(&specs, &records);
-    let targets = targets::targets(&records, &ratios, &cpus);
+    let targets = targets::targets(&specs, &records, &ratios, &cpus);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     Report {
         schema_version: 2,
@@ -150,13 +153,13 @@ async fn builds(
             let (spec, record) = (&specs[i], &mut records[i]);
             // Another platform's image is built (from the cache when it can
             // be) for its facts, never timed: its builds cross-compile.
-            if record.status == "ok" && !spec.is_native() && round == 1 {
+            if record.is_ok() && !spec.is_native() && round == 1 {
                 progress.step(&spec.tag, "build (not timed: another platform)");
                 if let Err(e) = build::cached(&cli.context, spec, &cli.tag_prefix).await {
                     eprintln!("{}: build failed: {e:#}", spec.tag);
-                    record.fail("build", &e);
+                    record.fail(Phase::Build, &e);
                 }
-            } else if record.status == "ok" && spec.is_native() {
+            } else if record.is_ok() && spec.is_native() {
                 progress.step(&spec.tag, &format!("cold build, round {round}"));
                 let built = async {
                     let cold = build::cold(&cli.context, spec, &cli.tag_prefix).await?;
@@ -177,7 +180,7 @@ async fn builds(
                     }
                     Err(e) => {
                         eprintln!("{}: build failed: {e:#}", spec.tag);
-                        record.fail("build", &e);
+                        record.fail(Phase::Build, &e);
                     }
                 }
             }
@@ -205,7 +208,7 @@ async fn bases(
     let pairs = match build::bases(root, &spec.tag).await {
         Ok(pairs) => pairs,
         Err(e) => {
-            record.fail("build", &e);
+            record.fail(Phase::Build, &e);
             return Vec::new();
         }
     };

@@ -24,7 +24,7 @@ pub use image::declared_versions;
 pub use samples::Samples;
 
 use crate::progress::Progress;
-use crate::record::ImageRecord;
+use crate::record::{ImageRecord, Phase};
 use crate::stats::ms;
 use benchkit::catalog::CatalogImage;
 
@@ -63,7 +63,7 @@ impl Measurer {
         self.progress.step(image, "inspect");
         let facts = match image::inspect(&self.docker, image).await {
             Ok(facts) => facts,
-            Err(e) => return record.fail("inspect", &e),
+            Err(e) => return record.fail(Phase::Inspect, &e),
         };
         record.image_id = facts.id.clone();
         record.size_bytes = facts.size_bytes;
@@ -88,13 +88,13 @@ impl Measurer {
                     record.binary_size_bytes = Some(size);
                 }
             }
-            Err(e) => record.fail("export", &e),
+            Err(e) => record.fail(Phase::Export, &e),
         }
 
         self.progress.step(image, "syft: packages");
         match sbom::package_count(image).await {
             Ok(count) => record.sbom_package_count = count,
-            Err(e) => record.fail("sbom", &e),
+            Err(e) => record.fail(Phase::Sbom, &e),
         }
     }
 
