@@ -26,7 +26,6 @@ use clap::Parser;
 use tokio::signal::unix::{signal, SignalKind};
 
 use crate::cli::Cli;
-use crate::progress::Progress;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -84,15 +83,25 @@ async fn compare(cli: Cli) -> ExitCode {
         Err(e) => return fail(1, e.context("cannot list containers")),
     }
     let (out, readme) = (cli.out.clone(), cli.readme.clone());
-    let progress = Progress::new();
-    let mut work = tokio::spawn(run::run(cli, specs, docker.clone(), progress.clone()));
+    // The report so far, after every step: the README waits for the end.
+    let partial = out.clone();
+    let write = move |report: &record::Report| {
+        if let Err(e) = report::write_all(report, &partial) {
+            eprintln!("compare: the report so far: {e:#}");
+        }
+    };
+    let mut work = tokio::spawn(run::run(cli, specs, docker.clone(), write));
     let outcome = tokio::select! {
         joined = &mut work => Ok(joined),
         (signal, code) = shutdown_signal() => {
             // Dropping the work kills wrk (kill_on_drop) and ends its requests.
             work.abort();
             let _ = work.await;
-            eprintln!("compare: {signal}: stopped, no report written");
+            eprintln!(
+                "compare: {signal}: stopped; {} holds the report up to the last step \
+                 (its \"Not reached\" names the images it did not finish)",
+                out.join("compare.md").display()
+            );
             Err(code)
         }
     };

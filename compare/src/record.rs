@@ -13,7 +13,7 @@ use benchkit::catalog::CatalogImage;
 pub use benchkit::catalog::Kind;
 
 /// The whole report: one run of `compare`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     /// Bumped when a field changes meaning or goes away.
     pub schema_version: u32,
@@ -27,9 +27,14 @@ pub struct Report {
     pub images: Vec<ImageRecord>,
     pub ratios: Vec<Ratio>,
     pub targets: Vec<Target>,
+    /// Images whose measuring had not all run when this report was written
+    /// (written after every step, it outlives a run stopped early); absent
+    /// when the run was complete.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_reached: Vec<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Machine {
     pub cpu_model: Option<String>,
     pub cpu_cores: usize,
@@ -37,7 +42,7 @@ pub struct Machine {
     pub kernel: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DockerInfo {
     pub server_version: Option<String>,
     /// The API version the client settled on with the engine.
@@ -47,7 +52,7 @@ pub struct DockerInfo {
 }
 
 /// How the numbers were taken, so two reports can be told apart.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Settings {
     /// Rounds of start, memory, load and stop: every image once per round.
     pub rounds: u32,
@@ -68,7 +73,7 @@ pub struct Settings {
     pub stop_timeout_s: i64,
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ImageRecord {
     /// `PROGRAM:VARIANT` as docker/images.tsv lists it, e.g. `who:rust`.
     pub tag: String,
@@ -134,7 +139,7 @@ pub enum Status {
     Failed,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PhaseError {
     pub phase: Phase,
     pub message: String,
@@ -156,7 +161,7 @@ pub enum Phase {
     Run,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Base {
     /// The Dockerfile's ARG, e.g. `RUST_IMAGE`.
     pub arg: String,
@@ -166,7 +171,7 @@ pub struct Base {
     pub versions: Vec<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BuildTimes {
     /// `scripts/build-images.sh` with `BUILD_FLAGS=--no-cache`: base images
     /// present, nothing else cached.
@@ -178,7 +183,7 @@ pub struct BuildTimes {
 }
 
 /// Everything measured of one image under one CPU limit, over the rounds.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct CpusRun {
     /// The container's CPU limit (HostConfig NanoCpus / 1e9).
     pub cpus: f64,
@@ -197,7 +202,7 @@ pub struct CpusRun {
 }
 
 /// Servers only: the main process's, from `/proc/<host pid>/status`.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Memory {
     /// VmRSS one second after the first answer.
     pub idle_vmrss_bytes: Option<Figure>,
@@ -206,7 +211,7 @@ pub struct Memory {
 }
 
 /// wrk against one path, once per round.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PathLoad {
     pub path: String,
     /// Requests completed in each round.
@@ -234,7 +239,7 @@ pub struct PathLoad {
 /// `subject` against `baseline` on one measure. The value reads "the
 /// subject is N times better": > 1 means the subject wins. Each round's
 /// ratio is taken within that round, then summarised.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Ratio {
     pub kind: RatioKind,
     pub subject: String,
@@ -285,7 +290,7 @@ pub fn name_of<T: Serialize>(value: T) -> String {
 }
 
 /// One of the project's targets, judged on the median of this run's rounds.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Target {
     /// Stable across runs and wordings, e.g. `cpu_vs_go@1`: what tests and
     /// readers look a target up by. (Runs before ids read back with none:

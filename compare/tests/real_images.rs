@@ -122,6 +122,9 @@ fn measures_real_images_in_rounds_at_every_cpu_setting_and_writes_the_report() {
         String::from_utf8_lossy(&output.stdout).contains("| image |"),
         "the tables go to the terminal"
     );
+    // 4 images' facts, then 2 rounds at 2 settings of 4 images.
+    assert!(stderr.contains("step 1 of 20: "), "{stderr}");
+    assert!(stderr.contains("step 20 of 20, about "), "{stderr}");
 
     let report = report(out.path());
     assert_eq!(report["schema_version"], 2);
@@ -312,6 +315,47 @@ fn a_missing_image_fails_alone_and_the_report_is_still_written() {
     assert!(std::fs::read_to_string(out.path().join("compare.md"))
         .unwrap()
         .contains("## Failures"));
+    assert_no_containers_left(pid);
+}
+
+/// The report is written after every step: a run stopped early leaves
+/// what it measured, and says which images it did not reach.
+#[test]
+fn a_run_stopped_early_leaves_the_report_so_far() {
+    require_docker();
+    let out = tempfile::tempdir().unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_compare"))
+        .args(["--skip-build", "--rounds", "20", "--cpus", "1"])
+        .args(["--images", "hello:go,hello:rust", "--out"])
+        .arg(out.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let json = out.path().join("compare.json");
+    let started = std::time::Instant::now();
+    while !json.exists() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(120),
+            "no compare.json after 2 minutes"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .outcome()
+        .expect_success();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(143), "{stderr}");
+    // 2 images' facts, then 20 rounds of each.
+    assert!(stderr.contains("step 1 of 42: "), "{stderr}");
+    let report = report(out.path());
+    let not_reached = report["not_reached"].as_array().expect("not_reached");
+    assert!(!not_reached.is_empty(), "{}", report["not_reached"]);
+    let markdown = std::fs::read_to_string(out.path().join("compare.md")).unwrap();
+    assert!(markdown.contains("## Not reached"), "{markdown}");
     assert_no_containers_left(pid);
 }
 

@@ -10,6 +10,7 @@ use crate::record::{name_of, ImageRecord, Report};
 pub fn render(report: &Report) -> String {
     let mut md = String::new();
     header(&mut md, report);
+    not_reached(&mut md, report);
     contents(&mut md, &report.images);
     running(&mut md, report);
     load(&mut md, report);
@@ -49,6 +50,20 @@ fn header(md: &mut String, r: &Report) {
         cpus.join(" and "),
         s.build_rounds,
         s.load_generator
+    );
+}
+
+/// Said first: a report of a run stopped early is missing figures.
+fn not_reached(md: &mut String, r: &Report) {
+    if r.not_reached.is_empty() {
+        return;
+    }
+    let _ = writeln!(md, "## Not reached\n");
+    let _ = writeln!(
+        md,
+        "The run stopped before it had measured these images in full; their figures, and \
+         the ratios and targets that need them, are partial or missing: {}.\n",
+        r.not_reached.join(", ")
     );
 }
 
