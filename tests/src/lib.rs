@@ -11,7 +11,7 @@ mod server;
 pub use benchkit::{procfs, tree, wrk};
 
 pub use command::{run, run_within, CommandExt, Outcome};
-pub use server::ServerProcess;
+pub use server::{listening_addr, ServerProcess};
 
 /// This workspace's root, where the Makefile, docker/ and scripts/ are.
 pub fn root() -> std::path::PathBuf {
