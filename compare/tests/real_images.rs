@@ -4,7 +4,7 @@
 //! the proof that the tool works against one.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 use serde_json::Value;
 use testkit::docker::{docker, docker_status, image_files, require_docker};
@@ -15,16 +15,21 @@ const LABEL: &str = "rust-multi-stage.compare";
 /// Runs compare with `args` and `--out out`; its output and its pid (its
 /// containers carry the pid: another run's may come and go meanwhile).
 fn compare(args: &[&str], out: &Path) -> (Output, u32) {
-    let child = Command::new(env!("CARGO_BIN_EXE_compare"))
+    let child = spawn_compare(args, out);
+    let pid = child.id();
+    (child.wait_with_output().unwrap(), pid)
+}
+
+/// compare with `args` and `--out out`, running, stdout and stderr piped.
+fn spawn_compare(args: &[&str], out: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_compare"))
         .args(args)
         .arg("--out")
         .arg(out)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
-    let pid = child.id();
-    (child.wait_with_output().unwrap(), pid)
+        .unwrap()
 }
 
 fn report(out: &Path) -> Value {
@@ -324,14 +329,11 @@ fn a_missing_image_fails_alone_and_the_report_is_still_written() {
 fn a_run_stopped_early_leaves_the_report_so_far() {
     require_docker();
     let out = tempfile::tempdir().unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_compare"))
-        .args(["--skip-build", "--rounds", "20", "--cpus", "1"])
-        .args(["--images", "hello:go,hello:rust", "--out"])
-        .arg(out.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let args = ["--skip-build", "--rounds", "20", "--cpus", "1"];
+    let child = spawn_compare(
+        &[&args[..], &["--images", "hello:go,hello:rust"]].concat(),
+        out.path(),
+    );
     let pid = child.id();
     let json = out.path().join("compare.json");
     let started = std::time::Instant::now();

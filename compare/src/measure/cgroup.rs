@@ -101,12 +101,7 @@ impl CpuTime {
 
 /// `usage_usec`, `user_usec`, `system_usec` of a v2 `cpu.stat`.
 fn cpu_stat_v2(text: &str) -> Option<CpuTime> {
-    let field = |name: &str| -> Option<u64> {
-        text.lines()
-            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
-            .and_then(|value| value.trim().parse().ok())
-            .map(|us: u64| us * 1000)
-    };
+    let field = |name: &str| key_value(text, name).map(|us| us * 1000);
     Some(CpuTime {
         total_ns: field("usage_usec")?,
         user_ns: field("user_usec")?,
@@ -116,13 +111,17 @@ fn cpu_stat_v2(text: &str) -> Option<CpuTime> {
 
 /// `user` and `system` of a v1 `cpuacct.stat`, ticks made nanoseconds.
 fn cpuacct_stat_v1(text: &str, ticks_per_s: u64) -> Option<(u64, u64)> {
-    let field = |name: &str| -> Option<u64> {
-        text.lines()
-            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
-            .and_then(|value| value.trim().parse().ok())
-            .map(|ticks: u64| ticks * (1_000_000_000 / ticks_per_s.max(1)))
+    let field = |name: &str| {
+        key_value(text, name).map(|ticks| ticks * (1_000_000_000 / ticks_per_s.max(1)))
     };
     Some((field("user")?, field("system")?))
+}
+
+/// The number of a `NAME VALUE` line, the form of both stat files.
+fn key_value(text: &str, name: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|value| value.trim().parse().ok())
 }
 
 /// USER_HZ, the unit of cpuacct.stat: sysconf(_SC_CLK_TCK), 100 on Linux.
