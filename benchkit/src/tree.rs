@@ -47,18 +47,3 @@ pub fn copy_tracked(root: &Path, to: &Path) -> io::Result<()> {
     }
     Ok(())
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn copies_this_repository_as_committed() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let to = tempfile::tempdir().unwrap();
-        copy_tracked(&root, to.path()).unwrap();
-        assert!(to.path().join("benchkit/src/tree.rs").is_file());
-        assert!(to.path().join("docker/images.tsv").is_file());
-        assert!(!to.path().join("target").exists(), "ignored files copied");
-    }
-}

@@ -51,3 +51,17 @@ pub fn http_get(url: &str) -> (u16, String) {
         Err(e) => panic!("GET {url} failed: {e}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tracked_tree_is_copied_as_committed() {
+        let to = tempfile::tempdir().unwrap();
+        tree::copy_tracked(&root(), to.path()).unwrap();
+        assert!(to.path().join("benchkit/src/tree.rs").is_file());
+        assert!(to.path().join("docker/images.tsv").is_file());
+        assert!(!to.path().join("target").exists(), "ignored files copied");
+    }
+}

@@ -129,7 +129,7 @@ mod tests {
     /// The README's table is the committed results' summary, not a copy by hand.
     #[test]
     fn the_readme_shows_the_committed_results() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let root = testkit::root();
         let json = std::fs::read(root.join("results/compare.json")).unwrap();
         let report: Report = serde_json::from_slice(&json).unwrap();
         let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
