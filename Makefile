@@ -12,7 +12,7 @@
 #                           # no root, no Docker (the edit-compile-test loop)
 #   make test               # every lint and test (what CI runs)
 #   make mutants            # mutation testing of the three programs (slow)
-#   make lint               # fmt, clippy, hadolint, k8s/compose checks only
+#   make lint               # fmt, clippy, shellcheck, hadolint, k8s/compose checks only
 #
 # Recipes longer than a line live in scripts/ (bash strict mode).
 
