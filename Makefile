@@ -8,9 +8,11 @@
 #   make images STANDINS=0  # official base images from a registry
 #   make images BUILD_FLAGS=--no-cache  # time a cold build
 #   make compare            # build everything, measure, report in results/
+#   make check              # fmt, clippy, the programs' tests, shellcheck:
+#                           # no root, no Docker (the edit-compile-test loop)
 #   make test               # every lint and test (what CI runs)
 #   make mutants            # mutation testing of the three programs (slow)
-#   make lint               # fmt, clippy, hadolint, k8s/compose checks only
+#   make lint               # fmt, clippy, shellcheck, hadolint, k8s/compose checks only
 #
 # Recipes longer than a line live in scripts/ (bash strict mode).
 
@@ -26,7 +28,7 @@ BUILD_FLAGS ?=
 # scripts/lib.sh, so a direct scripts/build-images.sh builds the same images.
 export STANDINS BUILD_FLAGS
 
-.PHONY: bootstrap stand-ins images lint lint-rust lint-docker lint-deploy test compare mutants
+.PHONY: bootstrap stand-ins images check check-rust check-shell lint lint-rust lint-shell lint-docker lint-deploy test compare mutants
 
 # Install what the image work needs and start dockerd when it is down.
 bootstrap:
@@ -46,16 +48,34 @@ lint-docker: bootstrap
 	hadolint docker/*.Dockerfile
 
 # Formatting and clippy, warnings as errors.
-lint-rust: bootstrap
+lint-rust: bootstrap check-rust
+
+# shellcheck over scripts/ and .ci/.
+lint-shell: bootstrap check-shell
+
+# The checks of `make check`, without bootstrap: they need the tools it
+# installs (shellcheck, rustfmt, clippy, the aarch64 musl target and
+# qemu-aarch64-static for hello-tiny's arm64 build) on PATH, not root.
+check-rust:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
+
+check-shell:
+	scripts/shellcheck.sh
+
+# What an edit is checked with before `make test`: no root, no Docker, no
+# bootstrap. The programs' unit and process tests; the unit tests of compare,
+# benchkit (its library) and the test kit (docker-backed tests: `make test`).
+check: check-rust check-shell
+	cargo test --locked -p who-server -p hello -p simple-script -p hello-tiny
+	cargo test --locked -p compare -p benchkit -p testkit --lib --bins
 
 # Kubernetes manifests (kubernetes-validate, checkov) and compose files.
 lint-deploy: bootstrap
 	scripts/lint-deploy.sh
 
 # Every static check; fast, so it runs before the images are built.
-lint: lint-rust lint-docker lint-deploy
+lint: lint-rust lint-shell lint-docker lint-deploy
 
 # Everything CI checks: the lints, then the images the tests run, then the
 # workspace's tests (programs, images, compose, swarm, compare).

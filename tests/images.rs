@@ -2,7 +2,7 @@
 //! ports published on 127.0.0.1. Which images there are comes from
 //! docker/images.tsv (testkit's `catalog`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -11,7 +11,7 @@ use testkit::docker::{
     docker, docker_status, image_field, image_files, image_labels, unique_prefix, Container,
     TestImage,
 };
-use testkit::{http_get, CommandExt, Outcome};
+use testkit::{http_get, root, CommandExt, Outcome};
 
 /// The Rust multi-stage images, amd64 and arm64: what each must hold, and
 /// nothing more.
@@ -27,24 +27,6 @@ const SCRATCH_IMAGES: &[(&str, &[&str])] = &[
         "simple-script:rust-arm64",
         &["/output.txt", "/simple-script"],
     ),
-];
-
-/// Size budgets, in bytes as `docker image inspect` reports them: a little
-/// above what was measured, so that growth is a decision, not an accident.
-const SIZE_BUDGETS: &[(&str, u64)] = &[
-    // 950 000 until who-server served on every core: the worker threads, the
-    // log thread and check's bounded steps took it to 987 904 bytes, 988 784
-    // with cargo auditable's dependency list (README,
-    // "Build choices, measured"). Back under 950 000 needs clap out of the
-    // binary (measured 791 232), and clap is a crate the project chose.
-    ("who:rust", 990_000),
-    ("hello:rust", 400_000),
-    // Measured 840: no std, no libc (README, "How small can it get").
-    ("hello:rust-tiny", 1_024),
-    // Measured 984: the same program linked by rust-lld, whose .comment
-    // names it (96 bytes that gcc's ld does not add).
-    ("hello:rust-tiny-arm64", 1_100),
-    ("simple-script:rust", 650_000),
 ];
 
 /// `docker run -d` of a server image with 8080 published on a free 127.0.0.1
@@ -136,13 +118,22 @@ fn rust_scratch_images_carry_the_oci_labels() {
     }
 }
 
+/// docker/images.tsv's budgets, the ones compare reports as targets.
 #[test]
-fn rust_scratch_images_stay_within_their_size_budgets() {
-    for (image, budget) in SIZE_BUDGETS {
-        let size: u64 = image_field(image, "{{.Size}}").parse().unwrap();
+fn images_stay_within_their_size_budgets() {
+    let budgeted: Vec<_> = catalog::images()
+        .into_iter()
+        .filter_map(|image| Some((image.budget_bytes?, image.tag)))
+        .collect();
+    assert!(
+        budgeted.iter().any(|(_, tag)| tag == "who:rust"),
+        "who:rust has no budget in docker/images.tsv"
+    );
+    for (budget, image) in budgeted {
+        let size: u64 = image_field(&image, "{{.Size}}").parse().unwrap();
         assert!(
-            size <= *budget,
-            "{image} is {size} bytes, over its budget of {budget}"
+            size <= budget,
+            "{image} is {size} bytes, over its budget of {budget} (docker/images.tsv)"
         );
     }
 }
@@ -275,14 +266,6 @@ fn naive_images_are_far_bigger_than_their_multi_stage_twins() {
 
 const SOURCE_LABEL: &str = "org.opencontainers.image.source";
 
-/// The workspace root, where the Makefile and scripts/ are.
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_owned()
-}
-
 /// `bash -c SCRIPT` in the workspace root, with scripts/lib.sh sourced.
 fn with_lib_sh(script: &str) -> Outcome {
     Command::new("bash")
@@ -388,15 +371,7 @@ fn a_one_line_source_change_rebuilds_who_rust_without_recompiling_its_dependenci
     // the real script as `make images` runs it (its catalog and metadata),
     // with the copy as the build context, under another tag.
     let copy = tempfile::tempdir().unwrap();
-    let script = format!(
-        "set -o pipefail; cd {root} && git ls-files -z | xargs -0 cp --parents -t {copy}",
-        root = root().display(),
-        copy = copy.path().display()
-    );
-    std::process::Command::new("bash")
-        .args(["-c", &script])
-        .outcome()
-        .expect_success();
+    testkit::tree::copy_tracked(&root(), copy.path()).unwrap();
     let main_rs = copy.path().join("who-server/src/main.rs");
     let mut source = std::fs::read_to_string(&main_rs).unwrap();
     // Unique, or a second run would find this very change in the cache.

@@ -9,15 +9,7 @@ use std::process::Command;
 
 use serde_json::Value;
 use testkit::docker::{docker, image_field, require_docker, unique_prefix, Container, TestImage};
-use testkit::CommandExt;
-
-/// The workspace root.
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_owned()
-}
+use testkit::{root, CommandExt};
 
 /// `tool ARGS`, which must be installed; its stdout.
 #[track_caller]
@@ -139,19 +131,6 @@ fn a_cold_rebuild_of_who_rust_gives_a_byte_identical_who_server() {
     );
 }
 
-/// The files git tracks, copied to `to`.
-fn copy_tree(to: &Path) {
-    let script = format!(
-        "set -o pipefail; cd {root} && git ls-files -z | xargs -0 cp --parents -t {to}",
-        root = root().display(),
-        to = to.display()
-    );
-    Command::new("bash")
-        .args(["-c", &script])
-        .outcome()
-        .expect_success();
-}
-
 #[test]
 fn two_host_builds_in_different_directories_give_a_byte_identical_who_server() {
     // Two copies of the tree at different paths, each with its own target
@@ -159,7 +138,7 @@ fn two_host_builds_in_different_directories_give_a_byte_identical_who_server() {
     let builds: Vec<String> = (0..2)
         .map(|_| {
             let tree = tempfile::tempdir().unwrap();
-            copy_tree(tree.path());
+            testkit::tree::copy_tracked(&root(), tree.path()).unwrap();
             Command::new(env!("CARGO"))
                 .current_dir(tree.path())
                 .args(["build", "--release", "--locked", "-p", "who-server"])

@@ -8,11 +8,10 @@
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::process::Command;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use testkit::{CommandExt, Outcome};
+use testkit::docker::{docker_status as docker, image_field, require_docker};
 
 const IMAGE: &str = "who:rust";
 /// Tried in order: the local stand-in first, then the official image.
@@ -21,21 +20,8 @@ const REPLICAS: usize = 3;
 const DEPLOY_LIMIT: Duration = Duration::from_secs(90);
 const REMOVE_LIMIT: Duration = Duration::from_secs(60);
 
-fn docker(args: &[&str]) -> Outcome {
-    Command::new("docker").args(args).outcome()
-}
-
 fn stack_file() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../deploy/stack.yml")
-}
-
-#[track_caller]
-fn require_image(image: &str) {
-    let out = docker(&["image", "inspect", "--format", "{{.Id}}", image]);
-    assert!(
-        out.status.success(),
-        "image {image} is missing: run `make images` first{out}"
-    );
 }
 
 fn client_image() -> &'static str {
@@ -204,12 +190,8 @@ impl Drop for Stack {
 
 #[test]
 fn stack_runs_three_replicas_that_each_answer_their_own_hostname() {
-    let info = docker(&["info", "--format", "{{.ServerVersion}}"]);
-    assert!(
-        info.status.success(),
-        "no Docker engine answers: start dockerd (scripts/bootstrap.sh){info}"
-    );
-    require_image(IMAGE);
+    require_docker();
+    image_field(IMAGE, "{{.Id}}");
     client_image();
 
     let stack = Stack::deploy(&format!("who-swarm-test-{}", std::process::id()));

@@ -8,14 +8,14 @@
 //!   source file, tagged behind `compare-warm/` so the real tags are never
 //!   overwritten: what a developer pays after a one-line change.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use tokio::process::Command;
 
-use testkit::catalog::CatalogImage;
+use benchkit::catalog::CatalogImage;
 
 pub const SCRIPT: &str = "scripts/build-images.sh";
 /// The warm builds' tags: `compare-warm/who:rust`.
@@ -129,51 +129,12 @@ fn comment_line(source: &str, round: u32) -> String {
     format!("\n{marker} compare: warm rebuild, round {round}, {now}\n")
 }
 
-/// Copies the files git would put in a commit (tracked, and untracked ones
-/// not ignored), as they are in the working tree.
+/// The tree as a commit would hold it, copied off the runtime's threads.
 async fn copy_tree(root: &Path, to: &Path) -> Result<()> {
-    let listed = Command::new("git")
-        .args([
-            "ls-files",
-            "-z",
-            "--cached",
-            "--others",
-            "--exclude-standard",
-        ])
-        .current_dir(root)
-        .output()
-        .await
-        .context("cannot run git ls-files")?;
-    if !listed.status.success() {
-        bail!(
-            "git ls-files: {}",
-            String::from_utf8_lossy(&listed.stderr).trim()
-        );
-    }
-    let files: Vec<PathBuf> = listed
-        .stdout
-        .split(|b| *b == 0)
-        .filter(|name| !name.is_empty())
-        .map(|name| PathBuf::from(String::from_utf8_lossy(name).into_owned()))
-        .collect();
     let (root, to) = (root.to_owned(), to.to_owned());
-    tokio::task::spawn_blocking(move || -> Result<()> {
-        for file in files {
-            let from = root.join(&file);
-            // Deleted in the working tree but not yet in the index: gone.
-            if !from.is_file() {
-                continue;
-            }
-            let dest = to.join(&file);
-            if let Some(parent) = dest.parent() {
-                std::fs::create_dir_all(parent)?;
-            }
-            std::fs::copy(&from, &dest)
-                .with_context(|| format!("cannot copy {}", file.display()))?;
-        }
-        Ok(())
-    })
-    .await?
+    tokio::task::spawn_blocking(move || benchkit::tree::copy_tracked(&root, &to))
+        .await?
+        .context("cannot copy the tree")
 }
 
 #[cfg(test)]

@@ -26,7 +26,6 @@ use clap::Parser;
 use tokio::signal::unix::{signal, SignalKind};
 
 use crate::cli::Cli;
-use crate::progress::Progress;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -50,7 +49,7 @@ fn main() -> ExitCode {
         }
     };
     if let Some(json) = &cli.from_json {
-        return rerender(json, &cli.out, cli.readme.as_deref());
+        return rerender(json, &cli);
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -84,15 +83,25 @@ async fn compare(cli: Cli) -> ExitCode {
         Err(e) => return fail(1, e.context("cannot list containers")),
     }
     let (out, readme) = (cli.out.clone(), cli.readme.clone());
-    let progress = Progress::new();
-    let mut work = tokio::spawn(run::run(cli, specs, docker.clone(), progress.clone()));
+    // The report so far, after every step: the README waits for the end.
+    let partial = out.clone();
+    let write = move |report: &record::Report| {
+        if let Err(e) = report::write_all(report, &partial) {
+            eprintln!("compare: the report so far: {e:#}");
+        }
+    };
+    let mut work = tokio::spawn(run::run(cli, specs, docker.clone(), write));
     let outcome = tokio::select! {
         joined = &mut work => Ok(joined),
         (signal, code) = shutdown_signal() => {
             // Dropping the work kills wrk (kill_on_drop) and ends its requests.
             work.abort();
             let _ = work.await;
-            eprintln!("compare: {signal}: stopped, no report written");
+            eprintln!(
+                "compare: {signal}: stopped; {} holds the report up to the last step \
+                 (its \"Not reached\" names the images it did not finish)",
+                out.join("compare.md").display()
+            );
             Err(code)
         }
     };
@@ -111,7 +120,7 @@ async fn compare(cli: Cli) -> ExitCode {
     if !write_report(&report, &out, readme.as_deref()) {
         return ExitCode::FAILURE;
     }
-    let failed = report.images.iter().filter(|i| i.status != "ok").count();
+    let failed = report.images.iter().filter(|i| !i.is_ok()).count();
     if failed > 0 || cleaned.is_err() {
         eprintln!(
             "compare: {failed} of {} image(s) failed; see the Failures section",
@@ -123,8 +132,8 @@ async fn compare(cli: Cli) -> ExitCode {
 }
 
 /// The catalog's images the command line names (all of them by default).
-fn chosen_images(cli: &Cli) -> anyhow::Result<Vec<testkit::catalog::CatalogImage>> {
-    let all = testkit::catalog::read(&cli.context).map_err(anyhow::Error::msg)?;
+fn chosen_images(cli: &Cli) -> anyhow::Result<Vec<benchkit::catalog::CatalogImage>> {
+    let all = benchkit::catalog::read(&cli.context).map_err(anyhow::Error::msg)?;
     if cli.images.is_empty() {
         return Ok(all);
     }
@@ -135,7 +144,7 @@ fn chosen_images(cli: &Cli) -> anyhow::Result<Vec<testkit::catalog::CatalogImage
             all.iter().find(|s| s.tag == tag).cloned().ok_or_else(|| {
                 anyhow::anyhow!(
                     "{tag:?} is not in {} (e.g. who:rust)",
-                    testkit::catalog::CATALOG
+                    benchkit::catalog::CATALOG
                 )
             })
         })
@@ -171,20 +180,18 @@ fn write_report(
     }
 }
 
-fn rerender(
-    json: &std::path::Path,
-    out: &std::path::Path,
-    readme: Option<&std::path::Path>,
-) -> ExitCode {
+fn rerender(json: &std::path::Path, cli: &Cli) -> ExitCode {
     let read = std::fs::read(json)
         .map_err(anyhow::Error::from)
         .and_then(|bytes| Ok(serde_json::from_slice::<record::Report>(&bytes)?));
-    match read {
-        Ok(mut report) => {
-            // Targets are judgements of the measured figures: judged again,
-            // so a change to a target shows in the old run's report too.
-            targets::judge_again(&mut report);
-            if write_report(&report, out, readme) {
+    let catalog = benchkit::catalog::read(&cli.context).map_err(anyhow::Error::msg);
+    match read.and_then(|report| Ok((report, catalog?))) {
+        Ok((mut report, catalog)) => {
+            // Targets are judgements of the measured figures: judged again
+            // (with today's budgets), so a change to a target shows in the
+            // old run's report too.
+            targets::judge_again(&mut report, &catalog);
+            if write_report(&report, &cli.out, cli.readme.as_deref()) {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE

@@ -4,9 +4,9 @@
 //! the subject wins), and is taken round by round, then summarised: a
 //! ratio's spread is that of the rounds, not of two independent ranges.
 
-use crate::record::{CpusRun, Figure, ImageRecord, PathLoad, Ratio};
+use crate::record::{CpusRun, Figure, ImageRecord, Measure, PathLoad, Ratio, RatioKind};
 use crate::stats::round_to;
-use testkit::catalog::CatalogImage;
+use benchkit::catalog::CatalogImage;
 
 /// Which way is better for a measure.
 #[derive(Clone, Copy)]
@@ -22,8 +22,8 @@ pub fn ratios(specs: &[CatalogImage], records: &[ImageRecord]) -> Vec<Ratio> {
         let pairs = spec
             .baselines
             .iter()
-            .map(|b| ("vs_baseline", b))
-            .chain(spec.naive.iter().map(|n| ("multi_stage_vs_naive", n)));
+            .map(|b| (RatioKind::VsBaseline, b))
+            .chain(spec.naive.iter().map(|n| (RatioKind::MultiStageVsNaive, n)));
         for (kind, baseline) in pairs {
             if let Some(baseline) = find(baseline) {
                 out.extend(pair(kind, subject, baseline));
@@ -33,51 +33,52 @@ pub fn ratios(specs: &[CatalogImage], records: &[ImageRecord]) -> Vec<Ratio> {
     out
 }
 
-fn pair(kind: &str, s: &ImageRecord, b: &ImageRecord) -> Vec<Ratio> {
+fn pair(kind: RatioKind, s: &ImageRecord, b: &ImageRecord) -> Vec<Ratio> {
     let mut out = Vec::new();
-    let mut push = |measure: &str, path: Option<&str>, cpus: Option<f64>, times: Option<Figure>| {
-        if let Some(times) = times {
-            out.push(Ratio {
-                kind: kind.to_owned(),
-                subject: s.tag.clone(),
-                baseline: b.tag.clone(),
-                measure: measure.to_owned(),
-                path: path.map(str::to_owned),
-                cpus,
-                times,
-            });
-        }
-    };
+    let mut push =
+        |measure: Measure, path: Option<&str>, cpus: Option<f64>, times: Option<Figure>| {
+            if let Some(times) = times {
+                out.push(Ratio {
+                    kind,
+                    subject: s.tag.clone(),
+                    baseline: b.tag.clone(),
+                    measure,
+                    path: path.map(str::to_owned),
+                    cpus,
+                    times,
+                });
+            }
+        };
     let fixed = |value: fn(&ImageRecord) -> Option<f64>| {
         per_round(&[value(s)?], &[value(b)?], Better::Lower)
     };
     push(
-        "size_bytes",
+        Measure::SizeBytes,
         None,
         None,
         fixed(|r| r.size_bytes.map(|v| v as f64)),
     );
     push(
-        "compressed_size_bytes",
+        Measure::CompressedSizeBytes,
         None,
         None,
         fixed(|r| r.compressed_size_bytes.map(|v| v as f64)),
     );
     push(
-        "file_count",
+        Measure::FileCount,
         None,
         None,
         fixed(|r| r.file_count.map(|v| v as f64)),
     );
     if let (Some(sb), Some(bb)) = (&s.build, &b.build) {
         push(
-            "cold_build_ms",
+            Measure::ColdBuildMs,
             None,
             None,
             per_round(&sb.cold_ms.rounds, &bb.cold_ms.rounds, Better::Lower),
         );
         push(
-            "warm_build_ms",
+            Measure::WarmBuildMs,
             None,
             None,
             per_round(&sb.warm_ms.rounds, &bb.warm_ms.rounds, Better::Lower),
@@ -90,19 +91,19 @@ fn pair(kind: &str, s: &ImageRecord, b: &ImageRecord) -> Vec<Ratio> {
             per_round(&f(sr)?.rounds, &f(br)?.rounds, better)
         };
         push(
-            "start_ms",
+            Measure::StartMs,
             None,
             cpus,
             both(|r| r.start_ms.as_ref(), Better::Lower),
         );
         push(
-            "stop_ms",
+            Measure::StopMs,
             None,
             cpus,
             both(|r| r.stop_ms.as_ref(), Better::Lower),
         );
         push(
-            "idle_vmrss_bytes",
+            Measure::IdleVmrssBytes,
             None,
             cpus,
             both(
@@ -111,7 +112,7 @@ fn pair(kind: &str, s: &ImageRecord, b: &ImageRecord) -> Vec<Ratio> {
             ),
         );
         push(
-            "peak_vmhwm_bytes",
+            Measure::PeakVmhwmBytes,
             None,
             cpus,
             both(
@@ -128,19 +129,19 @@ fn pair(kind: &str, s: &ImageRecord, b: &ImageRecord) -> Vec<Ratio> {
                 per_round(&f(sl)?.rounds, &f(bl)?.rounds, better)
             };
             push(
-                "requests_per_s",
+                Measure::RequestsPerS,
                 path,
                 cpus,
                 load(|l| Some(&l.requests_per_s), Better::Higher),
             );
             push(
-                "cpu_us_per_request",
+                Measure::CpuUsPerRequest,
                 path,
                 cpus,
                 load(|l| l.cpu_us_per_request.as_ref(), Better::Lower),
             );
             push(
-                "latency_p99_ms",
+                Measure::LatencyP99Ms,
                 path,
                 cpus,
                 load(|l| Some(&l.latency_p99_ms), Better::Lower),
@@ -175,7 +176,7 @@ mod tests {
 
     /// A server measured in two rounds: per path, requests/s and CPU-µs.
     fn server(tag: &str, size: i64, loads: &[(&str, [f64; 2], [f64; 2])]) -> ImageRecord {
-        let catalog = testkit::catalog::parse(&format!("{tag} x s rust server /x - - m.rs"));
+        let catalog = benchkit::catalog::parse(&format!("{tag} x s rust server /x - - m.rs -"));
         let mut record = ImageRecord::new(&catalog.unwrap()[0], tag);
         record.size_bytes = Some(size);
         let f = |values: &[f64]| Figure::of(values).unwrap();
@@ -185,6 +186,8 @@ mod tests {
             requests: vec![1, 1],
             requests_per_s: f(rps),
             cpu_us_per_request: Some(f(cpu)),
+            cpu_user_us_per_request: None,
+            cpu_system_us_per_request: None,
             latency_p50_ms: f(&[1.0]),
             latency_p90_ms: f(&[1.0]),
             latency_p99_ms: f(&[1.0]),
@@ -206,10 +209,10 @@ mod tests {
 
     #[test]
     fn pairs_follow_the_catalog_and_share_only_common_paths() {
-        let specs = testkit::catalog::parse(
-            "who:rust x s rust server /who,/ who:rust-naive who:go,web:go m.rs\n\
-             who:rust-naive x s rust server /who,/ - - m.rs\n\
-             who:go x s go server /who - - m.go\nweb:go x s go server / - - m.go",
+        let specs = benchkit::catalog::parse(
+            "who:rust x s rust server /who,/ who:rust-naive who:go,web:go m.rs -\n\
+             who:rust-naive x s rust server /who,/ - - m.rs -\n\
+             who:go x s go server /who - - m.go -\nweb:go x s go server / - - m.go -",
         )
         .unwrap();
         let records = [
@@ -230,26 +233,29 @@ mod tests {
             server("web:go", 5_000, &[("/", [25.0, 25.0], [10.0, 10.0])]),
         ];
         let ratios = ratios(&specs, &records);
-        let find = |baseline: &str, measure: &str| {
+        let find = |baseline: &str, measure: Measure| {
             let found = ratios
                 .iter()
                 .find(|r| r.baseline == baseline && r.measure == measure);
-            found.unwrap_or_else(|| panic!("no {measure} against {baseline}"))
+            found.unwrap_or_else(|| panic!("no {measure:?} against {baseline}"))
         };
-        assert_eq!(find("who:go", "size_bytes").times.median, 6.0);
-        let rps = find("who:go", "requests_per_s");
+        assert_eq!(find("who:go", Measure::SizeBytes).times.median, 6.0);
+        let rps = find("who:go", Measure::RequestsPerS);
         assert_eq!(rps.path.as_deref(), Some("/who"));
         // Within each round: 60/40 = 1.5, 30/10 = 3; not median/median.
         assert_eq!(rps.times.rounds, [1.5, 3.0]);
         assert_eq!(
-            find("who:go", "cpu_us_per_request").times.rounds,
+            find("who:go", Measure::CpuUsPerRequest).times.rounds,
             [2.0, 1.5]
         );
-        assert_eq!(find("web:go", "requests_per_s").path.as_deref(), Some("/"));
-        let naive = find("who:rust-naive", "idle_vmrss_bytes");
         assert_eq!(
-            (naive.kind.as_str(), naive.times.median),
-            ("multi_stage_vs_naive", 2000.0)
+            find("web:go", Measure::RequestsPerS).path.as_deref(),
+            Some("/")
+        );
+        let naive = find("who:rust-naive", Measure::IdleVmrssBytes);
+        assert_eq!(
+            (naive.kind, naive.times.median),
+            (RatioKind::MultiStageVsNaive, 2000.0)
         );
         assert!(!ratios
             .iter()

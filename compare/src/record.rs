@@ -9,10 +9,11 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use crate::stats::Figure;
-use testkit::catalog::CatalogImage;
+use benchkit::catalog::CatalogImage;
+pub use benchkit::catalog::Kind;
 
 /// The whole report: one run of `compare`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     /// Bumped when a field changes meaning or goes away.
     pub schema_version: u32,
@@ -26,9 +27,14 @@ pub struct Report {
     pub images: Vec<ImageRecord>,
     pub ratios: Vec<Ratio>,
     pub targets: Vec<Target>,
+    /// Images whose measuring had not all run when this report was written
+    /// (written after every step, it outlives a run stopped early); absent
+    /// when the run was complete.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_reached: Vec<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Machine {
     pub cpu_model: Option<String>,
     pub cpu_cores: usize,
@@ -36,7 +42,7 @@ pub struct Machine {
     pub kernel: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DockerInfo {
     pub server_version: Option<String>,
     /// The API version the client settled on with the engine.
@@ -46,7 +52,7 @@ pub struct DockerInfo {
 }
 
 /// How the numbers were taken, so two reports can be told apart.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Settings {
     /// Rounds of start, memory, load and stop: every image once per round.
     pub rounds: u32,
@@ -67,7 +73,7 @@ pub struct Settings {
     pub stop_timeout_s: i64,
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ImageRecord {
     /// `PROGRAM:VARIANT` as docker/images.tsv lists it, e.g. `who:rust`.
     pub tag: String,
@@ -81,9 +87,9 @@ pub struct ImageRecord {
     pub language: String,
     pub multi_stage: bool,
     /// `server` (answers HTTP on 8080) or `cli` (runs and exits).
-    pub kind: String,
+    pub kind: Kind,
     /// `ok`, or `failed` when any measurement failed (see `errors`).
-    pub status: String,
+    pub status: Status,
     pub errors: Vec<PhaseError>,
     pub image_id: Option<String>,
     /// The image's size as Docker reports it (`docker image inspect .Size`).
@@ -123,14 +129,39 @@ pub struct ImageRecord {
     pub runs: Vec<CpusRun>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+/// Whether every measurement of an image was taken.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    #[default]
+    Ok,
+    /// A phase failed: see the image's `errors`.
+    Failed,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PhaseError {
-    /// `build`, `inspect`, `export`, `sbom`, `start`, `memory`, `load`, `stop`.
-    pub phase: String,
+    pub phase: Phase,
     pub message: String,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+/// The part of the work a failure belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    /// Finding the base images, or the cold, warm or untimed build.
+    Build,
+    /// `docker image inspect`.
+    Inspect,
+    /// `docker save`: the layers gzipped, the files listed.
+    Export,
+    /// syft's package list.
+    Sbom,
+    /// A round of start, memory, load and stop, or of a command-line run.
+    Run,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Base {
     /// The Dockerfile's ARG, e.g. `RUST_IMAGE`.
     pub arg: String,
@@ -140,7 +171,7 @@ pub struct Base {
     pub versions: Vec<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BuildTimes {
     /// `scripts/build-images.sh` with `BUILD_FLAGS=--no-cache`: base images
     /// present, nothing else cached.
@@ -152,7 +183,7 @@ pub struct BuildTimes {
 }
 
 /// Everything measured of one image under one CPU limit, over the rounds.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct CpusRun {
     /// The container's CPU limit (HostConfig NanoCpus / 1e9).
     pub cpus: f64,
@@ -171,7 +202,7 @@ pub struct CpusRun {
 }
 
 /// Servers only: the main process's, from `/proc/<host pid>/status`.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Memory {
     /// VmRSS one second after the first answer.
     pub idle_vmrss_bytes: Option<Figure>,
@@ -180,7 +211,7 @@ pub struct Memory {
 }
 
 /// wrk against one path, once per round.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PathLoad {
     pub path: String,
     /// Requests completed in each round.
@@ -189,27 +220,31 @@ pub struct PathLoad {
     /// CPU time charged to the container's cgroup during the load (v1
     /// `cpuacct.usage`, v2 `cpu.stat usage_usec`) divided by `requests`.
     pub cpu_us_per_request: Option<Figure>,
+    /// Its user-mode part: the server's own work (v1 `cpuacct.stat user`,
+    /// v2 `cpu.stat user_usec`). Absent from runs before it was measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_user_us_per_request: Option<Figure>,
+    /// Its kernel-mode part: sockets, epoll, the network stack (v1
+    /// `cpuacct.stat system`, v2 `cpu.stat system_usec`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_system_us_per_request: Option<Figure>,
     pub latency_p50_ms: Figure,
     pub latency_p90_ms: Figure,
     pub latency_p99_ms: Figure,
     pub latency_p99_9_ms: Figure,
     /// wrk's errors summed over the rounds, by kind; all should be 0.
-    pub errors: testkit::wrk::Errors,
+    pub errors: benchkit::wrk::Errors,
 }
 
 /// `subject` against `baseline` on one measure. The value reads "the
 /// subject is N times better": > 1 means the subject wins. Each round's
 /// ratio is taken within that round, then summarised.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Ratio {
-    /// `vs_baseline` or `multi_stage_vs_naive`.
-    pub kind: String,
+    pub kind: RatioKind,
     pub subject: String,
     pub baseline: String,
-    /// `size_bytes`, `compressed_size_bytes`, `file_count`, `start_ms`,
-    /// `stop_ms`, `idle_vmrss_bytes`, `peak_vmhwm_bytes`, `requests_per_s`,
-    /// `cpu_us_per_request`, `latency_p99_ms`, `cold_build_ms`, `warm_build_ms`.
-    pub measure: String,
+    pub measure: Measure,
     /// The path both were loaded on, for load measures.
     pub path: Option<String>,
     /// The CPU limit, for measures of running containers.
@@ -217,9 +252,51 @@ pub struct Ratio {
     pub times: Figure,
 }
 
+/// What a ratio pairs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RatioKind {
+    /// The image against an original it rewrites (`baselines`).
+    VsBaseline,
+    /// A multi-stage image against its single-stage twin (`naive`).
+    MultiStageVsNaive,
+}
+
+/// What a ratio compares: the record's field of that name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Measure {
+    SizeBytes,
+    CompressedSizeBytes,
+    FileCount,
+    StartMs,
+    StopMs,
+    IdleVmrssBytes,
+    PeakVmhwmBytes,
+    RequestsPerS,
+    CpuUsPerRequest,
+    LatencyP99Ms,
+    ColdBuildMs,
+    WarmBuildMs,
+}
+
+/// A unit variant's name in compare.json (`cpu_us_per_request`, `failed`):
+/// the serde renames are the one place those names are written.
+pub fn name_of<T: Serialize>(value: T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
 /// One of the project's targets, judged on the median of this run's rounds.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Target {
+    /// Stable across runs and wordings, e.g. `cpu_vs_go@1`: what tests and
+    /// readers look a target up by. (Runs before ids read back with none:
+    /// `--from-json` judges their targets again anyway.)
+    #[serde(default)]
+    pub id: String,
     pub name: String,
     /// What was measured, in words with units.
     pub measured: String,
@@ -240,20 +317,23 @@ impl ImageRecord {
             variant: spec.variant().to_owned(),
             language: spec.language.clone(),
             multi_stage: !spec.is_naive(),
-            kind: if spec.is_server() { "server" } else { "cli" }.to_owned(),
+            kind: spec.kind,
             platform: spec.platform().to_owned(),
-            status: "ok".to_owned(),
             ..Default::default()
         }
     }
 
     /// Notes a failed phase; the record is `failed` from then on.
-    pub fn fail(&mut self, phase: &str, error: &anyhow::Error) {
-        self.status = "failed".to_owned();
+    pub fn fail(&mut self, phase: Phase, error: &anyhow::Error) {
+        self.status = Status::Failed;
         self.errors.push(PhaseError {
-            phase: phase.to_owned(),
+            phase,
             message: format!("{error:#}"),
         });
+    }
+
+    pub fn is_ok(&self) -> bool {
+        self.status == Status::Ok
     }
 
     /// The run under `cpus`, if measured.

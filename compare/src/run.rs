@@ -2,117 +2,225 @@
 //! CPU setting, in an order that alternates between rounds so that drift in
 //! the machine hits every image alike; then the ratios and targets.
 //! A failure belongs to its image; only an unreachable engine stops the run.
+//! After every step the report so far goes to `write` (as hyperfine exports
+//! after each benchmark), so a run stopped early leaves what it measured,
+//! with the images it did not reach.
 
 use std::path::Path;
 use std::time::Duration;
 
+use benchkit::wrk;
 use bollard::Docker;
-use testkit::wrk;
 
 use crate::cli::Cli;
 use crate::docker::{MEMORY_BYTES, STOP_TIMEOUT_S};
 use crate::measure::{declared_versions, LayerCache, Measurer, Samples};
 use crate::progress::Progress;
-use crate::record::{Base, BuildTimes, Figure, ImageRecord, Report, Settings};
+use crate::record::{Base, BuildTimes, Figure, ImageRecord, Phase, Report, Settings};
 use crate::stats::ms;
 use crate::{build, machine, ratios, targets};
-use testkit::catalog::CatalogImage;
+use benchkit::catalog::CatalogImage;
 
-pub async fn run(cli: Cli, specs: Vec<CatalogImage>, docker: Docker, progress: Progress) -> Report {
+/// Everything measured so far, and what is still to do.
+struct State {
+    specs: Vec<CatalogImage>,
+    records: Vec<ImageRecord>,
+    /// Per image, per CPU setting: the rounds gathered.
+    samples: Vec<Vec<Samples>>,
+    /// Per image: each build round's cold and warm time, in ms.
+    builds: Vec<(Vec<f64>, Vec<f64>)>,
+    /// Per image: the planned steps that have not run yet.
+    left: Vec<usize>,
+    /// The report's header: date, command, machine, engine, settings.
+    head: Report,
+}
+
+pub async fn run(
+    cli: Cli,
+    specs: Vec<CatalogImage>,
+    docker: Docker,
+    write: impl Fn(&Report),
+) -> Report {
     let date = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let cpus = cli.cpu_settings();
     let image = |spec: &CatalogImage| format!("{}{}", cli.tag_prefix, spec.tag);
-    let mut records: Vec<ImageRecord> = specs
+    let load = wrk::Load {
+        threads: 2,
+        connections: 64,
+        duration: cli.duration,
+        timeout: Duration::from_secs(5),
+    };
+    // Per image: its builds, its facts, its rounds (native images only run).
+    let planned: Vec<usize> = specs
         .iter()
-        .map(|s| ImageRecord::new(s, &image(s)))
+        .map(|spec| {
+            let builds = match (cli.skip_build, spec.is_native()) {
+                (true, _) => 0,
+                (false, true) => cli.build_rounds as usize,
+                (false, false) => 1,
+            };
+            let rounds = if spec.is_native() {
+                cli.rounds as usize * cpus.len()
+            } else {
+                0
+            };
+            builds + 1 + rounds
+        })
         .collect();
+    let progress = Progress::new(planned.iter().sum());
+    let mut state = State {
+        records: specs
+            .iter()
+            .map(|s| ImageRecord::new(s, &image(s)))
+            .collect(),
+        samples: specs
+            .iter()
+            .map(|_| cpus.iter().map(|_| Samples::default()).collect())
+            .collect(),
+        builds: vec![(Vec::new(), Vec::new()); specs.len()],
+        left: planned,
+        head: head(&cli, date, &docker, &cpus, &load).await,
+        specs,
+    };
 
-    for (spec, record) in specs.iter().zip(&mut records) {
-        record.bases = bases(&docker, &cli.context, spec, record).await;
+    for i in 0..state.specs.len() {
+        let bases = bases(
+            &docker,
+            &cli.context,
+            &state.specs[i],
+            &mut state.records[i],
+        )
+        .await;
+        state.records[i].bases = bases;
+        if !state.records[i].is_ok() {
+            progress.skip(std::mem::take(&mut state.left[i]));
+        }
     }
     if !cli.skip_build {
-        builds(&cli, &specs, &mut records, &progress).await;
+        builds(&cli, &mut state, &progress, &write).await;
     }
 
     let measurer = Measurer {
         docker: docker.clone(),
         progress: progress.clone(),
-        load: wrk::Load {
-            threads: 2,
-            connections: 64,
-            duration: cli.duration,
-            timeout: Duration::from_secs(5),
-        },
+        load,
         cache: LayerCache::default(),
     };
-    for (spec, record) in specs.iter().zip(&mut records) {
+    for i in 0..state.specs.len() {
         // An image whose build failed may be an old one: its numbers would lie.
-        if record.status == "ok" {
-            measurer.facts(&image(spec), record).await;
+        if state.records[i].is_ok() {
+            progress.begin(&state.specs[i].tag, "facts");
+            measurer
+                .facts(&image(&state.specs[i]), &mut state.records[i])
+                .await;
+            state.done(i, &progress);
+            write(&state.report());
         }
     }
-    let mut samples: Vec<Vec<Samples>> = specs
-        .iter()
-        .map(|_| cpus.iter().map(|_| Samples::default()).collect())
-        .collect();
     for round in 1..=cli.rounds {
         for (c, &limit) in cpus.iter().enumerate() {
-            for i in order(specs.len(), round) {
-                let (spec, record) = (&specs[i], &mut records[i]);
+            for i in order(state.specs.len(), round) {
+                let spec = &state.specs[i];
                 // An arm64 image on an amd64 machine would run emulated:
                 // its timings would say nothing of the program.
-                if record.status == "ok" && spec.is_native() {
-                    let tag = image(spec);
-                    let measured = if spec.is_server() {
-                        measurer
-                            .server_round(spec, &tag, limit)
-                            .await
-                            .map(|r| samples[i][c].add_server(r))
-                    } else {
-                        measurer
-                            .cli_round(spec, &tag, limit)
-                            .await
-                            .map(|r| samples[i][c].add_cli(r))
-                    };
-                    match measured {
-                        Ok(()) => {}
-                        Err(e) => {
-                            eprintln!("{tag}: round {round} at {limit} CPU: {e:#}");
-                            record.fail("run", &e.context(format!("round {round}, {limit} CPU")));
-                        }
-                    }
+                if !state.records[i].is_ok() || !spec.is_native() {
+                    continue;
                 }
+                let tag = image(spec);
+                progress.begin(&spec.tag, &format!("round {round} at {limit} CPU"));
+                let samples = &mut state.samples[i][c];
+                let measured = if spec.is_server() {
+                    measurer
+                        .server_round(spec, &tag, limit)
+                        .await
+                        .map(|r| samples.add_server(r))
+                } else {
+                    measurer
+                        .cli_round(spec, &tag, limit)
+                        .await
+                        .map(|r| samples.add_cli(r))
+                };
+                if let Err(e) = measured {
+                    eprintln!("{tag}: round {round} at {limit} CPU: {e:#}");
+                    let e = e.context(format!("round {round}, {limit} CPU"));
+                    state.records[i].fail(Phase::Run, &e);
+                }
+                state.done(i, &progress);
+                write(&state.report());
             }
         }
     }
-    for ((record, per_cpus), spec) in records.iter_mut().zip(&samples).zip(&specs) {
-        if record.status == "ok" && spec.is_native() {
-            record.runs = cpus
-                .iter()
-                .zip(per_cpus)
-                .map(|(&c, s)| s.summary(c))
-                .collect();
+    state.report()
+}
+
+impl State {
+    /// A step of image `i` has run; if the image failed, none of its
+    /// other steps will.
+    fn done(&mut self, i: usize, progress: &Progress) {
+        self.left[i] = self.left[i].saturating_sub(1);
+        if !self.records[i].is_ok() {
+            progress.skip(std::mem::take(&mut self.left[i]));
         }
     }
 
-    let ratios = ratios::ratios(&specs, &records);
-    let targets = targets::targets(&records, &ratios, &cpus);
+    /// The report of what is measured so far: every figure over the rounds
+    /// taken, ratios and targets of those.
+    fn report(&self) -> Report {
+        let cpus = &self.head.settings.cpus;
+        let mut records = self.records.clone();
+        for (i, record) in records.iter_mut().enumerate() {
+            let (cold, warm) = &self.builds[i];
+            if let (Some(cold_ms), Some(warm_ms)) = (Figure::of(cold), Figure::of(warm)) {
+                record.build = Some(BuildTimes {
+                    cold_ms,
+                    warm_ms,
+                    warm_changed_file: self.specs[i].source.clone(),
+                });
+            }
+            if record.is_ok() && self.specs[i].is_native() {
+                record.runs = cpus
+                    .iter()
+                    .zip(&self.samples[i])
+                    .map(|(&c, s)| s.summary(c))
+                    .collect();
+            }
+        }
+        let ratios = ratios::ratios(&self.specs, &records);
+        let targets = targets::targets(&self.specs, &records, &ratios, cpus);
+        let not_reached = records
+            .iter()
+            .zip(&self.left)
+            .filter(|(_, &left)| left > 0)
+            .map(|(r, _)| r.tag.clone())
+            .collect();
+        Report {
+            images: records,
+            ratios,
+            targets,
+            not_reached,
+            ..self.head.clone()
+        }
+    }
+}
+
+/// The report's header, with no image measured yet.
+async fn head(cli: &Cli, date: String, docker: &Docker, cpus: &[f64], load: &wrk::Load) -> Report {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     Report {
         schema_version: 2,
         date,
         command: std::env::args().collect(),
         machine: machine::machine(),
-        docker: machine::docker_info(&docker).await,
+        docker: machine::docker_info(docker).await,
         settings: Settings {
             rounds: cli.rounds,
             build_rounds: if cli.skip_build { 0 } else { cli.build_rounds },
-            cpus,
+            cpus: cpus.to_vec(),
             container_memory_bytes: MEMORY_BYTES,
             load_tool: "wrk".to_owned(),
-            load_threads: measurer.load.threads,
-            load_connections: measurer.load.connections,
-            load_duration_s: measurer.load.duration.as_secs_f64(),
+            load_threads: load.threads,
+            load_connections: load.connections,
+            load_duration_s: load.duration.as_secs_f64(),
             load_target: "http://127.0.0.1:8080 inside the container's network namespace (nsenter --net=/proc/<pid>/ns/net)".to_owned(),
             load_generator: format!(
                 "wrk runs on the same {cores}-core machine as the server, outside the container's CPU limit: \
@@ -120,9 +228,10 @@ pub async fn run(cli: Cli, specs: Vec<CatalogImage>, docker: Docker, progress: P
             ),
             stop_timeout_s: STOP_TIMEOUT_S.into(),
         },
-        images: records,
-        ratios,
-        targets,
+        images: Vec::new(),
+        ratios: Vec::new(),
+        targets: Vec::new(),
+        not_reached: Vec::new(),
     }
 }
 
@@ -138,29 +247,29 @@ fn order(n: usize, round: u32) -> Vec<usize> {
 }
 
 /// Cold then warm, image after image, in rounds; each time in the script.
-async fn builds(
-    cli: &Cli,
-    specs: &[CatalogImage],
-    records: &mut [ImageRecord],
-    progress: &Progress,
-) {
-    let mut times: Vec<(Vec<f64>, Vec<f64>)> = vec![(Vec::new(), Vec::new()); specs.len()];
+async fn builds(cli: &Cli, state: &mut State, progress: &Progress, write: &impl Fn(&Report)) {
     for round in 1..=cli.build_rounds {
-        for i in order(specs.len(), round) {
-            let (spec, record) = (&specs[i], &mut records[i]);
+        for i in order(state.specs.len(), round) {
+            let (spec, record) = (&state.specs[i], &mut state.records[i]);
+            if !record.is_ok() {
+                continue;
+            }
             // Another platform's image is built (from the cache when it can
             // be) for its facts, never timed: its builds cross-compile.
-            if record.status == "ok" && !spec.is_native() && round == 1 {
-                progress.step(&spec.tag, "build (not timed: another platform)");
+            if !spec.is_native() {
+                if round > 1 {
+                    continue;
+                }
+                progress.begin(&spec.tag, "build (not timed: another platform)");
                 if let Err(e) = build::cached(&cli.context, spec, &cli.tag_prefix).await {
                     eprintln!("{}: build failed: {e:#}", spec.tag);
-                    record.fail("build", &e);
+                    record.fail(Phase::Build, &e);
                 }
-            } else if record.status == "ok" && spec.is_native() {
-                progress.step(&spec.tag, &format!("cold build, round {round}"));
+            } else {
+                progress.begin(&spec.tag, &format!("cold build, round {round}"));
                 let built = async {
                     let cold = build::cold(&cli.context, spec, &cli.tag_prefix).await?;
-                    progress.step(&spec.tag, &format!("warm rebuild, round {round}"));
+                    progress.note(&spec.tag, &format!("warm rebuild, round {round}"));
                     let warm = build::warm(&cli.context, spec, &cli.tag_prefix, round).await?;
                     anyhow::Ok((cold, warm))
                 };
@@ -172,24 +281,17 @@ async fn builds(
                             cold.as_secs_f64(),
                             warm.as_secs_f64()
                         );
-                        times[i].0.push(ms(cold));
-                        times[i].1.push(ms(warm));
+                        state.builds[i].0.push(ms(cold));
+                        state.builds[i].1.push(ms(warm));
                     }
                     Err(e) => {
                         eprintln!("{}: build failed: {e:#}", spec.tag);
-                        record.fail("build", &e);
+                        record.fail(Phase::Build, &e);
                     }
                 }
             }
-        }
-    }
-    for ((spec, record), (cold, warm)) in specs.iter().zip(records).zip(times) {
-        if let (Some(cold_ms), Some(warm_ms)) = (Figure::of(&cold), Figure::of(&warm)) {
-            record.build = Some(BuildTimes {
-                cold_ms,
-                warm_ms,
-                warm_changed_file: spec.source.clone(),
-            });
+            state.done(i, progress);
+            write(&state.report());
         }
     }
 }
@@ -205,7 +307,7 @@ async fn bases(
     let pairs = match build::bases(root, &spec.tag).await {
         Ok(pairs) => pairs,
         Err(e) => {
-            record.fail("build", &e);
+            record.fail(Phase::Build, &e);
             return Vec::new();
         }
     };

@@ -10,6 +10,8 @@ use std::sync::OnceLock;
 use testkit::CommandExt;
 
 const BIN: &str = env!("CARGO_BIN_EXE_hello-tiny");
+/// The rustc flags the image build gives hello-tiny, from their one file.
+const TINY_RUSTFLAGS: &str = include_str!("../rustflags").trim_ascii();
 
 fn prints_hello_world_and_exits_0(mut hello: Command) {
     let out = hello.outcome().expect_success();
@@ -53,7 +55,7 @@ fn a_full_device_is_an_error_with_one_line_on_stderr() {
 }
 
 /// hello-tiny built as docker/rust.Dockerfile builds it for arm64 (release,
-/// musl, `TINY_RUSTFLAGS`, rust-lld), once, in this test's own target
+/// musl, hello-tiny/rustflags, rust-lld), once, in this test's own target
 /// directory; checked static as the builder checks it.
 fn aarch64_binary() -> &'static PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
@@ -68,8 +70,7 @@ fn aarch64_binary() -> &'static PathBuf {
             .env_remove("CARGO_ENCODED_RUSTFLAGS")
             .env(
                 "RUSTFLAGS",
-                "-C target-feature=+crt-static -C link-self-contained=no \
-                 -C relocation-model=static -C force-unwind-tables=no",
+                format!("-C target-feature=+crt-static {TINY_RUSTFLAGS}"),
             )
             .env("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER", "rust-lld")
             .outcome()

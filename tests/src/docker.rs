@@ -44,6 +44,16 @@ pub fn image_field(image: &str, format: &str) -> String {
     out.stdout.trim().to_owned()
 }
 
+/// `docker inspect --format FORMAT OBJECT` (a container, image, network…),
+/// trimmed; panics with the whole exchange when it fails.
+#[track_caller]
+pub fn inspect(object: &str, format: &str) -> String {
+    docker(&["inspect", "--format", format, object])
+        .stdout
+        .trim()
+        .to_owned()
+}
+
 /// A running container, removed on drop.
 pub struct Container {
     pub id: String,
@@ -61,10 +71,7 @@ impl Container {
     }
 
     pub fn field(&self, format: &str) -> String {
-        docker(&["inspect", "-f", format, &self.id])
-            .stdout
-            .trim()
-            .to_owned()
+        inspect(&self.id, format)
     }
 
     /// The 127.0.0.1 port Docker published for the container's 8080.

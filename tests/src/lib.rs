@@ -1,16 +1,26 @@
 //! Helpers for the workspace's tests: running commands with failures that
 //! explain themselves (in the manner of ripgrep's test utilities), and
-//! starting server processes on a free port.
+//! starting server processes on a free port. What compare needs too (the
+//! catalog, wrk, /proc, the tree's copy) is benchkit's, re-exported here.
 
 pub mod catalog;
 mod command;
 pub mod docker;
-pub mod procfs;
 mod server;
-pub mod wrk;
+
+pub use benchkit::{procfs, tree, wrk};
 
 pub use command::{run, run_within, CommandExt, Outcome};
-pub use server::ServerProcess;
+pub use server::{listening_addr, ServerProcess};
+
+/// This workspace's root, where the Makefile, docker/ and scripts/ are.
+pub fn root() -> std::path::PathBuf {
+    let tests = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    tests
+        .parent()
+        .expect("tests/ is in the workspace")
+        .to_owned()
+}
 
 /// Reads until the server closes the connection (EOF or reset), and returns
 /// what it sent; fails if it is still open after `limit`.
@@ -39,5 +49,19 @@ pub fn http_get(url: &str) -> (u16, String) {
             (status, response.into_string().expect("read body"))
         }
         Err(e) => panic!("GET {url} failed: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tracked_tree_is_copied_as_committed() {
+        let to = tempfile::tempdir().unwrap();
+        tree::copy_tracked(&root(), to.path()).unwrap();
+        assert!(to.path().join("benchkit/src/tree.rs").is_file());
+        assert!(to.path().join("docker/images.tsv").is_file());
+        assert!(!to.path().join("target").exists(), "ignored files copied");
     }
 }

@@ -1,23 +1,38 @@
-use std::io::{BufRead, BufReader};
+//! A server binary (who-server) as a child process on a free port of
+//! 127.0.0.1, found from its `listening on http://ADDR` line, killed when
+//! dropped so that a failing test leaves nothing behind. The one launcher
+//! for the workspace's process tests (who-server/tests' `Who` has the same
+//! shape, to be folded into this one).
+
+use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-/// A server binary running as a child process on a free port of 127.0.0.1,
-/// killed when dropped so that a failing test leaves nothing behind.
 pub struct ServerProcess {
     pub child: Child,
     pub addr: SocketAddr,
+    /// The command line, as a failure shows it.
+    pub command: String,
 }
 
 impl ServerProcess {
-    /// Starts `binary --bind 127.0.0.1 --port 0 ARGS` and waits for its
-    /// `listening on http://ADDR` line.
+    /// Starts `binary --bind 127.0.0.1 --port 0 ARGS`, stderr inherited.
     pub fn start(binary: &str, args: &[&str]) -> ServerProcess {
-        let mut command = Command::new(binary);
+        ServerProcess::start_with(Command::new(binary), args, Stdio::inherit())
+    }
+
+    /// `command --bind 127.0.0.1 --port 0 ARGS`, its stderr to `stderr`
+    /// (piped: read it with [`ServerProcess::stderr`] after the exit).
+    pub fn start_with(
+        mut command: Command,
+        args: &[&str],
+        stderr: impl Into<Stdio>,
+    ) -> ServerProcess {
         command
             .args(["--bind", "127.0.0.1", "--port", "0"])
-            .args(args);
+            .args(args)
+            .stderr(stderr);
         ServerProcess::spawn(command)
     }
 
@@ -28,39 +43,49 @@ impl ServerProcess {
         command
             .args(["-c", r#"ulimit -n "$(ulimit -Hn)" && exec "$0" "$@""#])
             .arg(binary)
-            .args(args);
+            .args(args)
+            .stderr(Stdio::inherit());
         ServerProcess::spawn(command)
     }
 
+    /// Spawns `command` with stdout piped and waits for its listening line;
+    /// if it never comes, panics with command, status, stdout and stderr.
     fn spawn(mut command: Command) -> ServerProcess {
-        let binary = format!("{command:?}");
+        let shown = format!("{command:?}");
         let mut child = command
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
+            .unwrap_or_else(|e| panic!("cannot start {shown}: {e}"));
         let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("piped stdout"))
-            .read_line(&mut line)
-            .expect("read the start-up line");
-        let addr = line
-            .trim()
-            .strip_prefix("listening on http://")
-            .and_then(|addr| addr.parse().ok())
-            .unwrap_or_else(|| {
-                panic!("{binary} printed {line:?}, expected `listening on http://ADDR`")
-            });
-        ServerProcess { child, addr }
+        let _ = BufReader::new(child.stdout.take().expect("piped stdout")).read_line(&mut line);
+        let Some(addr) = listening_addr(&line) else {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("wait for the child");
+            panic!(
+                "\n\ncommand: {shown}\nstatus: {}\n\nstdout (expected `listening on http://ADDR`):\n{line}\n\nstderr:\n{}\n",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        ServerProcess {
+            child,
+            addr,
+            command: shown,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends `signal` (e.g. "TERM") with kill(1).
     pub fn signal(&self, signal: &str) {
         let status = Command::new("kill")
-            .args([format!("-{signal}"), self.child.id().to_string()])
+            .args([format!("-{signal}"), self.pid().to_string()])
             .status()
             .expect("run kill");
         assert!(status.success(), "kill -{signal} failed");
@@ -73,15 +98,66 @@ impl ServerProcess {
             if let Some(status) = self.child.try_wait().expect("poll the child") {
                 return Some((status, start.elapsed()));
             }
-            std::thread::sleep(Duration::from_millis(10));
+            std::thread::sleep(Duration::from_millis(5));
         }
         None
     }
+
+    /// Waits up to `limit` for the exit; panics, saying how long, if none.
+    pub fn exit_within(&mut self, limit: Duration) -> (ExitStatus, Duration) {
+        self.wait_for_exit(limit)
+            .unwrap_or_else(|| panic!("{} still running {limit:?} on", self.command))
+    }
+
+    /// All of stderr, once the process has exited (piped stderr only).
+    pub fn stderr(&mut self) -> String {
+        let mut text = String::new();
+        if let Some(mut stderr) = self.child.stderr.take() {
+            let _ = stderr.read_to_string(&mut text);
+        }
+        text
+    }
+
+    /// SIGTERM, exit 0 within 5 s; the lines written to (piped) stderr.
+    pub fn stop(&mut self) -> String {
+        self.signal("TERM");
+        let (status, _) = self.exit_within(Duration::from_secs(5));
+        let stderr = self.stderr();
+        assert_eq!(
+            status.code(),
+            Some(0),
+            "\n\ncommand: {}\nstatus: {status}\n\nstderr:\n{stderr}\n",
+            self.command
+        );
+        stderr
+    }
+}
+
+/// The address of a `listening on http://ADDR` line, the one every server
+/// of the workspace prints first on stdout.
+pub fn listening_addr(line: &str) -> Option<SocketAddr> {
+    line.trim()
+        .strip_prefix("listening on http://")
+        .and_then(|addr| addr.parse().ok())
 }
 
 impl Drop for ServerProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::listening_addr;
+
+    #[test]
+    fn reads_the_listening_line() {
+        assert_eq!(
+            listening_addr("listening on http://127.0.0.1:8080\n"),
+            Some("127.0.0.1:8080".parse().unwrap())
+        );
+        assert_eq!(listening_addr("listening on 127.0.0.1:8080"), None);
     }
 }

@@ -2,12 +2,12 @@
 //! --net=/proc/<pid>/ns/net wrk ... http://127.0.0.1:8080/path`), so no
 //! docker-proxy sits between wrk and the server: through a published port,
 //! the proxy caps every server near the same rate. wrk's numbers come from
-//! testkit::wrk's Lua hook; the CPU time is the container cgroup's.
+//! benchkit::wrk's Lua hook; the CPU time is the container cgroup's.
 
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
-use testkit::wrk;
+use benchkit::wrk;
 use tokio::process::Command;
 
 use super::cgroup::Cgroup;
@@ -17,8 +17,17 @@ use super::probe::PORT;
 #[derive(Debug)]
 pub struct Sample {
     pub report: wrk::Report,
-    /// CPU time the container was charged during the load, per request.
-    pub cpu_us_per_request: Option<f64>,
+    /// CPU time the container was charged during the load, per request:
+    /// the total, user and system.
+    pub cpu_us_per_request: Option<PerRequest>,
+}
+
+/// CPU time per request in µs, and its user and kernel parts.
+#[derive(Debug, Clone, Copy)]
+pub struct PerRequest {
+    pub total: f64,
+    pub user: f64,
+    pub system: f64,
 }
 
 pub async fn run_wrk(
@@ -35,13 +44,13 @@ pub async fn run_wrk(
         .args(wrk::args(&url, load).context("cannot write wrk's report script")?)
         // Ctrl-C drops this future: wrk must not outlive it.
         .kill_on_drop(true);
-    let cpu_before = cgroup.map(Cgroup::cpu_ns).transpose()?;
+    let cpu_before = cgroup.map(Cgroup::cpu).transpose()?;
     let limit = load.duration + Duration::from_secs(30);
     let output = tokio::time::timeout(limit, command.output())
         .await
         .map_err(|_| anyhow!("wrk ran past {limit:?}"))?
         .context("cannot run nsenter + wrk (apt-get install wrk util-linux)")?;
-    let cpu_after = cgroup.map(Cgroup::cpu_ns).transpose()?;
+    let cpu_after = cgroup.map(Cgroup::cpu).transpose()?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
         bail!(
@@ -54,7 +63,13 @@ pub async fn run_wrk(
     let report = wrk::parse(&stdout).map_err(|e| anyhow!(e))?;
     let cpu_us_per_request = match (cpu_before, cpu_after) {
         (Some(before), Some(after)) if report.requests > 0 => {
-            Some(after.saturating_sub(before) as f64 / 1000.0 / report.requests as f64)
+            let spent = before.until(after);
+            let per_request = |ns: u64| ns as f64 / 1000.0 / report.requests as f64;
+            Some(PerRequest {
+                total: per_request(spent.total_ns),
+                user: per_request(spent.user_ns),
+                system: per_request(spent.system_ns),
+            })
         }
         _ => None,
     };

@@ -16,17 +16,17 @@ mod stop;
 use std::time::Duration;
 
 use anyhow::Result;
+use benchkit::{procfs, wrk};
 use bollard::Docker;
-use testkit::{procfs, wrk};
 
 pub use export::LayerCache;
 pub use image::declared_versions;
 pub use samples::Samples;
 
 use crate::progress::Progress;
-use crate::record::ImageRecord;
+use crate::record::{ImageRecord, Phase};
 use crate::stats::ms;
-use testkit::catalog::CatalogImage;
+use benchkit::catalog::CatalogImage;
 
 /// How long a server sits after its first answer before "idle" is read:
 /// start-up work (allocator warm-up, runtime threads) has settled by then.
@@ -60,10 +60,10 @@ pub struct CliRound {
 impl Measurer {
     /// Size, layers and contents: facts of the image, measured once.
     pub async fn facts(&self, image: &str, record: &mut ImageRecord) {
-        self.progress.step(image, "inspect");
+        self.progress.note(image, "inspect");
         let facts = match image::inspect(&self.docker, image).await {
             Ok(facts) => facts,
-            Err(e) => return record.fail("inspect", &e),
+            Err(e) => return record.fail(Phase::Inspect, &e),
         };
         record.image_id = facts.id.clone();
         record.size_bytes = facts.size_bytes;
@@ -71,7 +71,7 @@ impl Measurer {
         record.user = Some(facts.user.clone());
         record.labels = facts.labels.clone();
 
-        self.progress.step(image, "export: gzip layers, list files");
+        self.progress.note(image, "export: gzip layers, list files");
         match export::export(&self.docker, image, &self.cache).await {
             Ok(export) => {
                 let fs = &export.filesystem;
@@ -88,18 +88,18 @@ impl Measurer {
                     record.binary_size_bytes = Some(size);
                 }
             }
-            Err(e) => record.fail("export", &e),
+            Err(e) => record.fail(Phase::Export, &e),
         }
 
-        self.progress.step(image, "syft: packages");
+        self.progress.note(image, "syft: packages");
         match sbom::package_count(image).await {
             Ok(count) => record.sbom_package_count = count,
-            Err(e) => record.fail("sbom", &e),
+            Err(e) => record.fail(Phase::Sbom, &e),
         }
     }
 
     pub async fn cli_round(&self, spec: &CatalogImage, image: &str, cpus: f64) -> Result<CliRound> {
-        self.progress.step(image, &format!("run at {cpus} CPU"));
+        self.progress.note(image, &format!("run at {cpus} CPU"));
         let ran = start::run_cli(&self.docker, image, expected_output(spec), cpus).await?;
         Ok(CliRound {
             start_ms: ms(ran.elapsed),
@@ -117,10 +117,10 @@ impl Measurer {
         cpus: f64,
     ) -> Result<ServerRound> {
         let paths = &spec.paths;
-        self.progress.step(image, &format!("start at {cpus} CPU"));
+        self.progress.note(image, &format!("start at {cpus} CPU"));
         let started = start::start_server(&self.docker, image, &paths[0], cpus).await?;
         let measured = self.loaded(image, &started, paths).await;
-        self.progress.step(image, "stop");
+        self.progress.note(image, "stop");
         let stopped = stop::stop_timed(&self.docker, &started.id).await;
         let mut round = measured?;
         let (elapsed, exit_code) = stopped?;
@@ -143,7 +143,7 @@ impl Measurer {
             ..Default::default()
         };
         for (index, path) in paths.iter().enumerate() {
-            self.progress.step(
+            self.progress.note(
                 image,
                 &format!(
                     "wrk {path} for {}",

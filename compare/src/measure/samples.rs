@@ -1,7 +1,7 @@
 //! The rounds of one image under one CPU limit, gathered as they come and
 //! summarised into a record once every round is in.
 
-use testkit::wrk;
+use benchkit::wrk;
 
 use super::{CliRound, ServerRound};
 use crate::record::{CpusRun, Figure, Memory, PathLoad};
@@ -23,6 +23,8 @@ struct PathSamples {
     requests: Vec<u64>,
     requests_per_s: Vec<f64>,
     cpu_us_per_request: Vec<f64>,
+    cpu_user_us_per_request: Vec<f64>,
+    cpu_system_us_per_request: Vec<f64>,
     p50: Vec<f64>,
     p90: Vec<f64>,
     p99: Vec<f64>,
@@ -57,7 +59,11 @@ impl Samples {
             let ms = |us: u64| us as f64 / 1000.0;
             into.requests.push(report.requests);
             into.requests_per_s.push(report.requests_per_s());
-            into.cpu_us_per_request.extend(sample.cpu_us_per_request);
+            if let Some(cpu) = sample.cpu_us_per_request {
+                into.cpu_us_per_request.push(cpu.total);
+                into.cpu_user_us_per_request.push(cpu.user);
+                into.cpu_system_us_per_request.push(cpu.system);
+            }
             into.p50.push(ms(report.latency_us.p50));
             into.p90.push(ms(report.latency_us.p90));
             into.p99.push(ms(report.latency_us.p99));
@@ -87,6 +93,8 @@ impl Samples {
                         requests: s.requests.clone(),
                         requests_per_s: Figure::of(&s.requests_per_s)?,
                         cpu_us_per_request: Figure::of(&s.cpu_us_per_request),
+                        cpu_user_us_per_request: Figure::of(&s.cpu_user_us_per_request),
+                        cpu_system_us_per_request: Figure::of(&s.cpu_system_us_per_request),
                         latency_p50_ms: Figure::of(&s.p50)?,
                         latency_p90_ms: Figure::of(&s.p90)?,
                         latency_p99_ms: Figure::of(&s.p99)?,

@@ -24,6 +24,9 @@ pub struct Bar<'a> {
     pub value: f64,
     /// min–max over the rounds; None for a value measured once.
     pub range: Option<(f64, f64)>,
+    /// A part of the value drawn dark inside the bar from its start (the
+    /// user time of a CPU bar: the rest is the kernel's).
+    pub part: Option<f64>,
 }
 
 impl<'a> Bar<'a> {
@@ -33,6 +36,7 @@ impl<'a> Bar<'a> {
             image,
             value: figure.median,
             range: Some((figure.min, figure.max)),
+            part: None,
         }
     }
 }
@@ -42,6 +46,8 @@ pub struct Chart<'a> {
     pub x_desc: &'a str,
     pub log: bool,
     pub format: fn(f64) -> String,
+    /// What the bars' dark parts are, for the legend; None when no bar has one.
+    pub part: Option<&'a str>,
 }
 
 impl Chart<'_> {
@@ -64,7 +70,7 @@ impl Chart<'_> {
         let largest = bars.iter().map(top).fold(1e-9, f64::max);
         let n = bars.len() as i32;
         let (head, body) = root.split_vertically(70);
-        legend(&head, self.title)?;
+        legend(&head, self.title, self.part)?;
         let mut chart = ChartBuilder::on(&body);
         chart
             .margin(16)
@@ -147,6 +153,17 @@ impl Chart<'_> {
             );
             rect.set_margin(4, 4, 0, 0);
             chart.draw_series(std::iter::once(rect))?;
+            if let Some(part) = bar.part {
+                let mut inner = Rectangle::new(
+                    [
+                        (origin, SegmentValue::Exact(row)),
+                        (part, SegmentValue::Exact(row + 1)),
+                    ],
+                    BLACK.mix(0.45).filled(),
+                );
+                inner.set_margin(10, 10, 0, 0);
+                chart.draw_series(std::iter::once(inner))?;
+            }
             let mut label_at = bar.value;
             if let Some((min, max)) = bar.range {
                 let whisker = BLACK.stroke_width(2);
@@ -184,16 +201,20 @@ type DrawResult =
     Result<(), DrawingAreaErrorKind<<SVGBackend<'static> as DrawingBackend>::ErrorType>>;
 
 /// Title and legend above the plot, where no bar can hide them.
-fn legend(area: &DrawingArea<SVGBackend, Shift>, title: &str) -> DrawResult {
+fn legend(area: &DrawingArea<SVGBackend, Shift>, title: &str, part: Option<&str>) -> DrawResult {
     area.draw(&Text::new(title.to_owned(), (16, 12), ("sans-serif", 22)))?;
     let mut x = 16;
-    for (label, colour, alpha) in [
+    let mut entries = vec![
         ("Rust", RUST, 1.0),
         ("Go", GO, 1.0),
         ("Python", PYTHON, 1.0),
         ("pale: naive single-stage build", OTHER, 0.35),
         ("whiskers: min–max over the rounds", OTHER, 0.0),
-    ] {
+    ];
+    if let Some(part) = part {
+        entries.push((part, BLACK, 0.45));
+    }
+    for (label, colour, alpha) in entries {
         if alpha > 0.0 {
             area.draw(&Rectangle::new(
                 [(x, 46), (x + 14, 58)],

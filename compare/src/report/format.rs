@@ -17,6 +17,20 @@ pub fn bytes(value: f64) -> String {
     }
 }
 
+/// Every digit, in groups of three: `1 100 000 bytes`, for budgets that
+/// a rounded figure would blur.
+pub fn exact_bytes(value: u64) -> String {
+    let digits = value.to_string();
+    let mut grouped = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(' ');
+        }
+        grouped.push(digit);
+    }
+    format!("{grouped} bytes")
+}
+
 pub fn opt_bytes<T: Into<f64>>(value: Option<T>) -> String {
     value.map_or_else(dash, |v| bytes(v.into()))
 }
@@ -75,6 +89,8 @@ mod tests {
         assert_eq!(bytes(812_000.0), "812 kB");
         assert_eq!(bytes(1_340_000_000.0), "1.3 GB");
         assert_eq!(bytes(12.0), "12 B");
+        assert_eq!(exact_bytes(1_100_000), "1 100 000 bytes");
+        assert_eq!(exact_bytes(840), "840 bytes");
         assert_eq!(millis(12_345.0), "12.3 s");
         assert_eq!(millis(4.26), "4.3 ms");
         assert_eq!(times(1234.4), "1234x");

@@ -4,11 +4,13 @@
 use std::fmt::Write;
 
 use super::format::{bytes, dash, micros, millis, opt_bytes, per_second, spread, times};
-use crate::record::{ImageRecord, Report};
+use super::table::{Align::Left, Align::Right, Table};
+use crate::record::{name_of, ImageRecord, Report};
 
 pub fn render(report: &Report) -> String {
     let mut md = String::new();
     header(&mut md, report);
+    not_reached(&mut md, report);
     contents(&mut md, &report.images);
     running(&mut md, report);
     load(&mut md, report);
@@ -51,16 +53,37 @@ fn header(md: &mut String, r: &Report) {
     );
 }
 
+/// Said first: a report of a run stopped early is missing figures.
+fn not_reached(md: &mut String, r: &Report) {
+    if r.not_reached.is_empty() {
+        return;
+    }
+    let _ = writeln!(md, "## Not reached\n");
+    let _ = writeln!(
+        md,
+        "The run stopped before it had measured these images in full; their figures, and \
+         the ratios and targets that need them, are partial or missing: {}.\n",
+        r.not_reached.join(", ")
+    );
+}
+
 fn contents(md: &mut String, images: &[ImageRecord]) {
     let _ = writeln!(md, "## What is in each image\n");
-    let _ = writeln!(
-        md,
-        "| image | status | size | compressed | layers | files | ELF files | program run | shell | user | packages (syft) | cold build | warm rebuild |"
-    );
-    let _ = writeln!(
-        md,
-        "|---|---|---:|---:|---:|---:|---:|---|---|---|---:|---:|---:|"
-    );
+    let mut table = Table::new(&[
+        ("image", Left),
+        ("status", Left),
+        ("size", Right),
+        ("compressed", Right),
+        ("layers", Right),
+        ("files", Right),
+        ("ELF files", Right),
+        ("program run", Left),
+        ("shell", Left),
+        ("user", Left),
+        ("packages (syft)", Right),
+        ("cold build", Right),
+        ("warm rebuild", Right),
+    ]);
     for i in images {
         let program = match (&i.binary_path, i.binary_size_bytes) {
             (Some(path), Some(size)) => format!("`{path}` {}", bytes(size as f64)),
@@ -72,11 +95,9 @@ fn contents(md: &mut String, images: &[ImageRecord]) {
             None => dash(),
         };
         let build = i.build.as_ref();
-        let _ = writeln!(
-            md,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            i.tag,
-            i.status,
+        table.row([
+            i.tag.clone(),
+            name_of(i.status),
             opt_bytes(i.size_bytes.map(|b| b as f64)),
             opt_bytes(i.compressed_size_bytes.map(|b| b as f64)),
             count(i.layer_count),
@@ -89,35 +110,37 @@ fn contents(md: &mut String, images: &[ImageRecord]) {
             count(i.sbom_package_count),
             spread(build.map(|b| &b.cold_ms), millis),
             spread(build.map(|b| &b.warm_ms), millis),
-        );
+        ]);
     }
-    md.push('\n');
+    md.push_str(&table.render());
 }
 
 fn running(md: &mut String, r: &Report) {
     let _ = writeln!(md, "## Start, memory, stop\n");
-    let _ = writeln!(
-        md,
-        "| image | CPUs | start | idle VmRSS | peak VmHWM (load) | stop | exit code |"
-    );
-    let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|");
+    let mut table = Table::new(&[
+        ("image", Left),
+        ("CPUs", Right),
+        ("start", Right),
+        ("idle VmRSS", Right),
+        ("peak VmHWM (load)", Right),
+        ("stop", Right),
+        ("exit code", Right),
+    ]);
     for i in &r.images {
         for run in &i.runs {
             let mem = run.memory.as_ref();
-            let _ = writeln!(
-                md,
-                "| {} | {} | {} | {} | {} | {} | {} |",
-                i.tag,
-                run.cpus,
+            table.row([
+                i.tag.clone(),
+                run.cpus.to_string(),
                 spread(run.start_ms.as_ref(), millis),
                 spread(mem.and_then(|m| m.idle_vmrss_bytes.as_ref()), bytes),
                 spread(mem.and_then(|m| m.peak_vmhwm_bytes.as_ref()), bytes),
                 spread(run.stop_ms.as_ref(), millis),
                 run.exit_code.map_or_else(dash, |c| c.to_string()),
-            );
+            ]);
         }
     }
-    md.push('\n');
+    md.push_str(&table.render());
 }
 
 fn load(md: &mut String, r: &Report) {
@@ -129,31 +152,41 @@ fn load(md: &mut String, r: &Report) {
     }
     let _ = writeln!(md, "## Under load\n");
     let _ = writeln!(md, "{}.\n", r.settings.load_generator);
-    let _ = writeln!(
-        md,
-        "| image | CPUs | path | CPU per request | requests/s | p50 | p99 | p99.9 | errors |"
-    );
-    let _ = writeln!(md, "|---|---:|---|---:|---:|---:|---:|---:|---:|");
+    // User time is the server's own work, system time the kernel's for it
+    // (sockets, epoll): runs before the split was measured show a dash.
+    let mut table = Table::new(&[
+        ("image", Left),
+        ("CPUs", Right),
+        ("path", Left),
+        ("CPU per request", Right),
+        ("user", Right),
+        ("system", Right),
+        ("requests/s", Right),
+        ("p50", Right),
+        ("p99", Right),
+        ("p99.9", Right),
+        ("errors", Right),
+    ]);
     for i in &r.images {
         for run in &i.runs {
             for l in &run.loads {
-                let _ = writeln!(
-                    md,
-                    "| {} | {} | `{}` | {} | {} | {} | {} | {} | {} |",
-                    i.tag,
-                    run.cpus,
-                    l.path,
+                table.row([
+                    i.tag.clone(),
+                    run.cpus.to_string(),
+                    format!("`{}`", l.path),
                     spread(l.cpu_us_per_request.as_ref(), micros),
+                    spread(l.cpu_user_us_per_request.as_ref(), micros),
+                    spread(l.cpu_system_us_per_request.as_ref(), micros),
                     spread(Some(&l.requests_per_s), per_second),
                     spread(Some(&l.latency_p50_ms), millis),
                     spread(Some(&l.latency_p99_ms), millis),
                     spread(Some(&l.latency_p99_9_ms), millis),
-                    l.errors.total(),
-                );
+                    l.errors.total().to_string(),
+                ]);
             }
         }
     }
-    md.push('\n');
+    md.push_str(&table.render());
 }
 
 fn ratios(md: &mut String, r: &Report) {
@@ -166,33 +199,34 @@ fn ratios(md: &mut String, r: &Report) {
         "Each reads \"the subject is N times better\" (> 1: the subject wins): smaller, faster, \
          fewer CPU-µs, more requests/s. Median over the rounds (min–max).\n"
     );
-    let _ = writeln!(
-        md,
-        "| subject | baseline | measure | path | CPUs | subject is |"
-    );
-    let _ = writeln!(md, "|---|---|---|---|---:|---:|");
+    let mut table = Table::new(&[
+        ("subject", Left),
+        ("baseline", Left),
+        ("measure", Left),
+        ("path", Left),
+        ("CPUs", Right),
+        ("subject is", Right),
+    ]);
     for x in &r.ratios {
-        let _ = writeln!(
-            md,
-            "| {} | {} | {} | {} | {} | {} |",
-            x.subject,
-            x.baseline,
-            x.measure,
+        table.row([
+            x.subject.clone(),
+            x.baseline.clone(),
+            name_of(x.measure),
             x.path.as_deref().map_or_else(dash, |p| format!("`{p}`")),
             x.cpus.map_or_else(dash, |c| c.to_string()),
             spread(Some(&x.times), times),
-        );
+        ]);
     }
-    md.push('\n');
+    md.push_str(&table.render());
 }
 
 pub fn targets(md: &mut String, r: &Report) {
     let _ = writeln!(md, "## Targets\n");
-    let _ = writeln!(
-        md,
-        "| target | measured (median, min–max) | verdict (on the median) |"
-    );
-    let _ = writeln!(md, "|---|---|---|");
+    let mut table = Table::new(&[
+        ("target", Left),
+        ("measured (median, min–max)", Left),
+        ("verdict (on the median)", Left),
+    ]);
     for t in &r.targets {
         let verdict = match (t.met, t.straddles) {
             (Some(true), false) => "met",
@@ -201,9 +235,9 @@ pub fn targets(md: &mut String, r: &Report) {
             (Some(false), true) => "not met, but some rounds meet it",
             (None, _) => "not measured",
         };
-        let _ = writeln!(md, "| {} | {} | {verdict} |", t.name, t.measured);
+        table.row([t.name.as_str(), t.measured.as_str(), verdict]);
     }
-    md.push('\n');
+    md.push_str(&table.render());
 }
 
 fn failures(md: &mut String, images: &[ImageRecord]) {
@@ -216,7 +250,7 @@ fn failures(md: &mut String, images: &[ImageRecord]) {
         for e in &i.errors {
             // One line each: a table cell or list item cannot hold newlines.
             let message = e.message.replace('\n', " / ");
-            let _ = writeln!(md, "- **{}** ({}): {}", i.tag, e.phase, message);
+            let _ = writeln!(md, "- **{}** ({}): {message}", i.tag, name_of(e.phase));
         }
     }
     md.push('\n');
@@ -224,8 +258,10 @@ fn failures(md: &mut String, images: &[ImageRecord]) {
 
 fn bases(md: &mut String, r: &Report) {
     let _ = writeln!(md, "## Base images\n");
-    let _ = writeln!(md, "| image | built from (toolchain the base declares) |");
-    let _ = writeln!(md, "|---|---|");
+    let mut table = Table::new(&[
+        ("image", Left),
+        ("built from (toolchain the base declares)", Left),
+    ]);
     for i in &r.images {
         let bases: Vec<String> = i
             .bases
@@ -240,13 +276,12 @@ fn bases(md: &mut String, r: &Report) {
         } else {
             bases.join(", ")
         };
-        let _ = writeln!(md, "| {} | {bases} |", i.tag);
+        table.row([i.tag.clone(), bases]);
     }
-    md.push('\n');
+    md.push_str(&table.render());
     let _ = writeln!(
         md,
-        "What each stand-in base is: results/bases.txt (scripts/stand-ins.sh).
-"
+        "What each stand-in base is: results/bases.txt (scripts/stand-ins.sh).\n"
     );
 }
 

@@ -8,12 +8,13 @@ pub mod format;
 mod json;
 mod markdown;
 mod readme;
+mod table;
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use crate::record::Report;
+use crate::record::{CpusRun, Figure, ImageRecord, PathLoad, Report};
 use chart::{Bar, Chart};
 
 /// Writes compare.json, compare.md and the four charts; returns their paths.
@@ -49,6 +50,7 @@ fn size_chart(report: &Report) -> Result<String> {
                 image: i,
                 value: size as f64,
                 range: None,
+                part: None,
             })
         })
         .collect();
@@ -57,6 +59,7 @@ fn size_chart(report: &Report) -> Result<String> {
         x_desc: "bytes as Docker reports them (docker image inspect .Size)",
         log: true,
         format: format::bytes,
+        part: None,
     }
     .render(&bars)
 }
@@ -83,17 +86,32 @@ fn memory_chart(report: &Report) -> Result<String> {
         x_desc: &format!("bytes resident, main process, at {cpus} CPU"),
         log: true,
         format: format::bytes,
+        part: None,
     }
     .render(&bars)
 }
 
+/// CPU per request, its user part dark inside each bar (where measured):
+/// the server's own work, apart from the kernel's share for it.
 fn cpu_chart(report: &Report) -> Result<String> {
-    let bars = load_bars(report, |l| l.cpu_us_per_request.as_ref());
+    let bars: Vec<Bar> = loads(report)
+        .filter_map(|(image, run, load)| {
+            let mut bar = Bar::of(
+                label(image, run, load),
+                image,
+                load.cpu_us_per_request.as_ref()?,
+            );
+            bar.part = load.cpu_user_us_per_request.as_ref().map(|u| u.median);
+            Some(bar)
+        })
+        .collect();
+    let split = bars.iter().any(|b| b.part.is_some());
     Chart {
         title: "CPU time per request (lower is better)",
         x_desc: "µs of CPU charged to the container's cgroup per request",
         log: false,
         format: format::micros,
+        part: split.then_some("dark: user time (the rest: system)"),
     }
     .render(&bars)
 }
@@ -105,25 +123,31 @@ fn rps_chart(report: &Report) -> Result<String> {
         x_desc: "requests/s, wrk -t2 -c64",
         log: false,
         format: format::per_second,
+        part: None,
     }
     .render(&bars)
 }
 
-/// One bar per server, path and CPU setting.
-fn load_bars<'a>(
-    report: &'a Report,
-    value: fn(&crate::record::PathLoad) -> Option<&crate::record::Figure>,
-) -> Vec<Bar<'a>> {
-    let mut bars = Vec::new();
-    for image in &report.images {
-        for run in &image.runs {
-            for load in &run.loads {
-                if let Some(figure) = value(load) {
-                    let label = format!("{} {} · {} CPU", image.tag, load.path, run.cpus);
-                    bars.push(Bar::of(label, image, figure));
-                }
-            }
-        }
-    }
-    bars
+/// Every server's loads with their image and run, in the charts' order.
+fn loads(report: &Report) -> impl Iterator<Item = (&ImageRecord, &CpusRun, &PathLoad)> {
+    report.images.iter().flat_map(|image| {
+        image
+            .runs
+            .iter()
+            .flat_map(move |run| run.loads.iter().map(move |load| (image, run, load)))
+    })
+}
+
+/// One bar per server, path and CPU setting that has the value.
+fn load_bars<'a>(report: &'a Report, value: fn(&PathLoad) -> Option<&Figure>) -> Vec<Bar<'a>> {
+    loads(report)
+        .filter_map(|(image, run, load)| {
+            Some(Bar::of(label(image, run, load), image, value(load)?))
+        })
+        .collect()
+}
+
+/// `who:rust /who · 1 CPU`
+fn label(image: &ImageRecord, run: &CpusRun, load: &PathLoad) -> String {
+    format!("{} {} · {} CPU", image.tag, load.path, run.cpus)
 }
