@@ -7,12 +7,11 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use tokio::sync::oneshot;
-use who_server::{Config, Server};
+use who_server::{Config, Server, Stopper};
 
 pub struct TestApp {
     pub addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
+    pub stopper: Stopper,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -24,7 +23,7 @@ impl TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        let _ = self.stop.take().map(|stop| stop.send(()));
+        self.stopper.stop();
         let _ = self.thread.take().map(JoinHandle::join);
     }
 }
@@ -34,33 +33,27 @@ pub fn spawn_app() -> TestApp {
     spawn_app_with(Config::default())
 }
 
-/// Starts the server with `config` (bind and port overridden) on its own
-/// thread and runtime, as the binary does.
+/// Starts the server with `config` (bind and port overridden) as the
+/// binary does, through `Server::serve`, on a thread of its own.
 pub fn spawn_app_with(config: Config) -> TestApp {
     let config = Config {
         bind: Some(Ipv4Addr::LOCALHOST.into()),
         port: 0,
         ..config
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("build a runtime");
-    let server = runtime
-        .block_on(async { Server::bind(&config) })
-        .expect("bind port 0");
+    let server = Server::bind(&config).expect("bind port 0");
     let addr = server.local_addr().expect("local address");
-    let (stop, stopped) = oneshot::channel::<()>();
+    let stopper = server.stopper();
+    let (ready, running) = std::sync::mpsc::channel();
     let thread = std::thread::spawn(move || {
-        runtime
-            .block_on(server.run(async {
-                let _ = stopped.await;
-            }))
+        server
+            .serve(move |_| ready.send(()).expect("the test waits"))
             .expect("serve");
     });
+    running.recv().expect("the server starts");
     TestApp {
         addr,
-        stop: Some(stop),
+        stopper,
         thread: Some(thread),
     }
 }
