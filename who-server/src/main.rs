@@ -37,6 +37,11 @@ struct Cli {
     log_interval: Duration,
     #[command(subcommand)]
     command: Option<Command>,
+    /// After SIGTERM or SIGINT, how long /health answers 503 while every
+    /// other request and new connection is still served, before the drain
+    /// (a second signal skips it). For replicas behind a load balancer.
+    #[arg(long, env = "WHO_SHUTDOWN_DELAY", value_name = "DURATION", default_value = "0s", value_parser = duration)]
+    shutdown_delay: Duration,
 }
 
 #[derive(Subcommand)]
@@ -76,6 +81,7 @@ fn main() -> ExitCode {
         drain_timeout: cli.drain_timeout,
         workers,
         log_interval: cli.log_interval,
+        shutdown_delay: cli.shutdown_delay,
     };
     // Everything that can fail does so before the `listening on` line.
     let served = Server::bind(&config).and_then(|server| {

@@ -1,23 +1,29 @@
+use std::convert::Infallible;
+use std::future::Future;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::pin::pin;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{HeaderValue, CONNECTION};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
+use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use socket2::{Domain, Socket, Type};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
-use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
 
 use crate::log::{Counters, Kind, Writer};
 use crate::routes;
-use crate::shutdown::{self, Stopper};
+use crate::shutdown::{self, Draining, Stopper};
 use crate::watched::{State, Watched};
 
 /// Everything the server can be told; the binary fills it from its flags.
@@ -38,6 +44,9 @@ pub struct Config {
     pub workers: usize,
     /// Errors caused by clients are summed up in one line per kind this often.
     pub log_interval: Duration,
+    /// After the first stop request, how long `/health` answers 503 while
+    /// everything else is still served, before the listener closes.
+    pub shutdown_delay: Duration,
 }
 
 impl Default for Config {
@@ -50,6 +59,7 @@ impl Default for Config {
             drain_timeout: Duration::from_secs(5),
             workers: 1,
             log_interval: Duration::from_secs(10),
+            shutdown_delay: Duration::ZERO,
         }
     }
 }
@@ -143,8 +153,14 @@ impl Server {
             ready(addr);
             result = first.block_on(async {
                 let (_, served) = tokio::join!(
-                    shutdown::coordinate(stopper, close),
-                    work(listener, shared, closing)
+                    shutdown::coordinate(
+                        stopper,
+                        config.shutdown_delay,
+                        &shared.draining,
+                        close,
+                        &shared.counters
+                    ),
+                    work(listener, shared.clone(), closing)
                 );
                 served
             });
@@ -180,6 +196,9 @@ struct Shared {
     connections: Arc<Semaphore>,
     /// Connections served, over all workers.
     held: AtomicUsize,
+    /// Set at the first stop request: `/health` answers 503 and every
+    /// answer says `Connection: close`.
+    draining: AtomicBool,
     workers: usize,
     drain_timeout: Duration,
     counters: Arc<Counters>,
@@ -198,6 +217,7 @@ impl Shared {
             http,
             connections: Arc::new(Semaphore::new(config.max_connections.max(1))),
             held: AtomicUsize::new(0),
+            draining: AtomicBool::new(false),
             workers: config.workers.max(1),
             drain_timeout: config.drain_timeout,
             counters,
@@ -205,31 +225,71 @@ impl Shared {
     }
 
     /// Serves `stream` on a task of its own, holding `permit` (its slot),
-    /// counted in `mine` (the worker's connections) and in `held`.
+    /// counted in `mine` (the worker's connections, dropped when it ends)
+    /// and in `held`.
     fn serve(
         self: &Arc<Self>,
         graceful: &GracefulShutdown,
         stream: TcpStream,
         remote: SocketAddr,
         permit: OwnedSemaphorePermit,
-        mine: &Arc<AtomicUsize>,
+        mine: &Arc<Held>,
     ) {
         let (stream, state) = Watched::new(stream);
-        let service = service_fn(move |req| routes::handle(req, remote));
+        let shared = self.clone();
+        let service = service_fn(move |req| shared.answer(req, remote));
         let connection = graceful.watch(self.http.serve_connection(TokioIo::new(stream), service));
         let (shared, mine) = (self.clone(), mine.clone());
         shared.held.fetch_add(1, Relaxed);
-        mine.fetch_add(1, Relaxed);
+        mine.count.fetch_add(1, Relaxed);
         tokio::spawn(async move {
             if let Err(e) = connection.await {
                 count_error(&shared.counters, &e, &state);
             }
             shared.held.fetch_sub(1, Relaxed);
-            mine.fetch_sub(1, Relaxed);
             drop(permit);
+            if mine.count.fetch_sub(1, Relaxed) == 1 {
+                mine.none.notify_waiters();
+            }
         });
     }
+
+    /// The answer of `routes`; once draining, marked `Connection: close`,
+    /// so that a keep-alive client leaves after it (hyper then closes the
+    /// connection) instead of sending a request a closing server may miss.
+    fn answer(
+        &self,
+        mut req: Request<Incoming>,
+        remote: SocketAddr,
+    ) -> impl Future<Output = Result<Response<Full<Bytes>>, Infallible>> {
+        let draining = self.draining.load(Relaxed);
+        if draining {
+            req.extensions_mut().insert(Draining);
+        }
+        let answer = routes::handle(req, remote);
+        async move {
+            let mut response = answer.await?;
+            if draining {
+                response
+                    .headers_mut()
+                    .insert(CONNECTION, HeaderValue::from_static("close"));
+            }
+            Ok(response)
+        }
+    }
 }
+
+/// The connections of one worker.
+#[derive(Default)]
+struct Held {
+    count: AtomicUsize,
+    /// Woken when the count falls to 0.
+    none: Notify,
+}
+
+/// How long an idle keep-alive connection is given, once the drain starts,
+/// for a request that may be on its way (issue 24: measured in the README).
+const IDLE_GRACE: Duration = Duration::from_millis(500);
 
 /// How long a worker serving more than its share waits before it accepts.
 const DEFER: Duration = Duration::from_millis(1);
@@ -250,7 +310,7 @@ async fn work(
 ) -> io::Result<()> {
     let listener = TcpListener::from_std(listener).map_err(|e| context("cannot serve", e))?;
     let graceful = GracefulShutdown::new();
-    let mine = Arc::new(AtomicUsize::new(0));
+    let mine = Arc::new(Held::default());
     {
         let mut closed = pin!(closing.wait_for(|close| *close));
         loop {
@@ -269,7 +329,8 @@ async fn work(
             // share and one lets the others take the next connection first;
             // if none does, it takes it DEFER later.
             if shared.workers > 1
-                && mine.load(Relaxed) * shared.workers > shared.held.load(Relaxed) + shared.workers
+                && mine.count.load(Relaxed) * shared.workers
+                    > shared.held.load(Relaxed) + shared.workers
             {
                 tokio::select! {
                     () = tokio::time::sleep(DEFER) => {}
@@ -292,10 +353,44 @@ async fn work(
             shared.serve(&graceful, stream, remote, permit, &mine);
         }
     }
+    // Connections the kernel completed but nobody accepted yet would be
+    // reset, requests and all, when the socket closes: take those waiting
+    // now, while slots are free. (std's accept asks the kernel itself;
+    // tokio's would trust readiness the reactor may not have seen yet.)
+    let listener = listener
+        .into_std()
+        .map_err(|e| context("cannot close the listener", e))?;
+    while let Ok(permit) = shared.connections.clone().try_acquire_owned() {
+        let Ok((stream, remote)) = listener.accept() else {
+            break;
+        };
+        if let Ok(stream) = stream
+            .set_nonblocking(true)
+            .and_then(|()| TcpStream::from_std(stream))
+        {
+            shared.serve(&graceful, stream, remote, permit, &mine);
+        }
+    }
     // Closing our copy of the listener; the socket closes with the last
     // worker's, and new connections then fail at once.
     drop(listener);
-    if tokio::time::timeout(shared.drain_timeout, graceful.shutdown())
+    // A connection busy now answers with `Connection: close` and ends. One
+    // idle now may have a request on its way: for IDLE_GRACE it is served
+    // too (with `Connection: close`); then hyper's graceful shutdown closes
+    // those still idle, and the drain timeout the rest.
+    let grace = IDLE_GRACE.min(shared.drain_timeout);
+    let all_gone = async {
+        loop {
+            // Created before the count is read, so that no wake-up is missed.
+            let none = mine.none.notified();
+            if mine.count.load(Relaxed) == 0 {
+                break;
+            }
+            none.await;
+        }
+    };
+    let _ = tokio::time::timeout(grace, all_gone).await;
+    if tokio::time::timeout(shared.drain_timeout - grace, graceful.shutdown())
         .await
         .is_err()
     {

@@ -10,10 +10,11 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::answer::answer_within;
 use common::process::Who;
 
 /// How long a client may wait for its answer while a slot is free.
@@ -30,35 +31,6 @@ fn ask(addr: SocketAddr) -> TcpStream {
         .write_all(b"GET /who HTTP/1.1\r\nHost: x\r\n\r\n")
         .expect("send the request");
     stream
-}
-
-/// Reads the whole answer (head and `content-length` bytes) within `limit`;
-/// `None` if it did not come whole by then.
-fn answer_within(stream: &mut TcpStream, limit: Duration) -> Option<Vec<u8>> {
-    let end = Instant::now() + limit;
-    let mut answer = Vec::new();
-    let mut buffer = [0u8; 1024];
-    loop {
-        let left = end.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return None;
-        }
-        stream.set_read_timeout(Some(left)).unwrap();
-        match stream.read(&mut buffer) {
-            Ok(0) | Err(_) => return None,
-            Ok(n) => answer.extend_from_slice(&buffer[..n]),
-        }
-        if let Some(head) = answer.windows(4).position(|w| w == b"\r\n\r\n") {
-            let length: usize = String::from_utf8_lossy(&answer[..head])
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length: "))
-                .and_then(|n| n.parse().ok())
-                .expect("a content-length");
-            if answer.len() >= head + 4 + length {
-                return Some(answer);
-            }
-        }
-    }
 }
 
 /// One round against a server capped at `cap`: what went wrong, if anything.

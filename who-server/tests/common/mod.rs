@@ -66,4 +66,5 @@ pub fn with_header_timeout(timeout: Duration) -> Config {
     }
 }
 
+pub mod answer;
 pub mod process;
