@@ -274,6 +274,8 @@ fn a_connection_that_ends_during_the_grace_does_not_hold_up_the_exit() {
     thread::sleep(Duration::from_millis(100));
     let start = Instant::now();
     server.signal(libc::SIGTERM);
+    // Time for the signal to reach the server: the answer then says close.
+    thread::sleep(Duration::from_millis(150));
     stream.write_all(b"Host: x\r\n\r\n").unwrap();
     let answer = answer_within(&mut stream, Duration::from_secs(2)).expect("an answer");
     assert!(answer.closes(), "{}", answer.head);
