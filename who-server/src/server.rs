@@ -326,12 +326,10 @@ async fn work(
             // With one socket, whichever worker wakes first could take a
             // whole burst of new connections (all of a load test's, say)
             // while the others sleep. A worker that serves more than its
-            // share and one lets the others take the next connection first;
-            // if none does, it takes it DEFER later.
-            if shared.workers > 1
-                && mine.count.load(Relaxed) * shared.workers
-                    > shared.held.load(Relaxed) + shared.workers
-            {
+            // share lets the others take the next connection first; if
+            // none does, it takes it DEFER later.
+            let (held, workers) = (shared.held.load(Relaxed), shared.workers);
+            if over_share(mine.count.load(Relaxed), held, workers) {
                 tokio::select! {
                     () = tokio::time::sleep(DEFER) => {}
                     _ = &mut closed => break,
@@ -400,6 +398,13 @@ async fn work(
         ));
     }
     Ok(())
+}
+
+/// A worker holding `mine` of the `held` connections of all `workers`
+/// serves more than its share and one more: more than one connection above
+/// the average. A lone worker never is (`mine` is `held`).
+fn over_share(mine: usize, held: usize, workers: usize) -> bool {
+    mine * workers > held + workers
 }
 
 /// `error` with what was being done in front of it.
@@ -510,6 +515,23 @@ mod tests {
         assert!(is_reset(&under(io::ErrorKind::BrokenPipe)));
         assert!(!is_reset(&under(io::ErrorKind::InvalidData)));
         assert!(!is_reset(&Wrapping(None)));
+    }
+
+    #[test]
+    fn a_worker_defers_only_with_more_than_one_connection_above_the_average() {
+        // One worker has every connection, and its share.
+        assert!(!over_share(5, 5, 1));
+        assert!(!over_share(0, 0, 2));
+        // 2 workers, 2 held: 1 each on average; 2 is one above, not more.
+        assert!(!over_share(2, 2, 2));
+        assert!(over_share(3, 3, 2));
+        assert!(!over_share(3, 4, 2));
+        assert!(over_share(4, 4, 2));
+        // 4 workers, 4 held: 1 each; 2 is one above, 3 more.
+        assert!(!over_share(2, 4, 4));
+        assert!(over_share(3, 4, 4));
+        assert!(over_share(9, 20, 4));
+        assert!(!over_share(6, 20, 4));
     }
 
     #[test]
