@@ -39,14 +39,17 @@ const PROBE_LIMIT: Duration = Duration::from_secs(1);
 /// The first samples are taken while the idle clients connect.
 const WARM_UP: Duration = Duration::from_secs(15);
 
+/// How the stop went (`Ok` if it exited as it should), and the whole log.
+type Stopped = (Result<(), String>, Vec<String>);
+
 /// The server under soak: where it listens, its pid, and its log so far.
 struct Target {
     name: String,
     addr: SocketAddr,
     pid: u32,
     log: Box<dyn Fn() -> Vec<String>>,
-    /// Stops it; `Ok` if it exited as it should.
-    stop: Box<dyn FnOnce() -> Result<(), String>>,
+    /// Stops it; `Ok` if it exited as it should, and the whole log.
+    stop: Box<dyn FnOnce() -> Stopped>,
 }
 
 fn binary() -> Target {
@@ -61,11 +64,12 @@ fn binary() -> Target {
     let lines = Arc::new(Mutex::new(Vec::new()));
     let stderr = who.child.stderr.take().expect("piped stderr");
     let read = lines.clone();
-    thread::spawn(move || {
+    let reader = thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             read.lock().unwrap().push(line);
         }
     });
+    let all = lines.clone();
     Target {
         name: "release binary, 2 workers".to_owned(),
         addr: who.addr,
@@ -74,9 +78,12 @@ fn binary() -> Target {
         stop: Box::new(move || {
             who.signal(libc::SIGTERM);
             let (status, took) = who.exit_within(Duration::from_secs(10));
+            // stderr is closed now: the reader has every line.
+            let _ = reader.join();
+            let log = all.lock().unwrap().clone();
             match status.code() {
-                Some(0) => Ok(()),
-                _ => Err(format!("exited {status} after {took:?}")),
+                Some(0) => (Ok(()), log),
+                _ => (Err(format!("exited {status} after {took:?}")), log),
             }
         }),
     }
@@ -107,29 +114,37 @@ fn image(image: &str) -> Target {
         name: format!("{image}, --cpus 1 --memory 64m"),
         addr: SocketAddr::from(([127, 0, 0, 1], port)),
         pid,
-        log: Box::new(move || {
-            let out = Command::new("docker")
-                .args(["logs", &id])
-                .output()
-                .expect("docker logs");
-            String::from_utf8_lossy(&out.stderr)
-                .lines()
-                .map(str::to_owned)
-                .collect()
-        }),
+        log: Box::new(move || container_log(&id)),
         stop: Box::new(move || {
             let out = Command::new("docker")
                 .args(["stop", "-t", "10", &container.id])
                 .output()
                 .expect("docker stop");
             let code = container.field("{{.State.ExitCode}}");
+            // Read before the drop removes the container.
+            let log = container_log(&container.id);
             drop(container);
             match (out.status.success(), code.as_str()) {
-                (true, "0") => Ok(()),
-                _ => Err(format!("docker stop: {}, exit code {code}", out.status)),
+                (true, "0") => (Ok(()), log),
+                _ => (
+                    Err(format!("docker stop: {}, exit code {code}", out.status)),
+                    log,
+                ),
             }
         }),
     }
+}
+
+/// The container's stderr so far, line by line.
+fn container_log(id: &str) -> Vec<String> {
+    let out = Command::new("docker")
+        .args(["logs", id])
+        .output()
+        .expect("docker logs");
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .map(str::to_owned)
+        .collect()
 }
 
 /// What the clients share: when to stop, and what they saw.
@@ -332,13 +347,17 @@ fn probe(mix: &Mix, addr: SocketAddr, pid: u32, base_fds: usize) {
         // The connections the server holds, the probe's among them.
         let held = fds(pid).saturating_sub(base_fds);
         if held < CAP {
+            // The machine's load says whether the server was starved of CPU.
+            let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
             mix.late.lock().unwrap().push(format!(
-                "a probe {} after {took:?} while the server held {held} of {CAP} connections",
+                "a probe {} after {took:?} while the server held {held} of {CAP} connections \
+                 (load average {})",
                 if answered {
                     "answered"
                 } else {
                     "got no answer"
-                }
+                },
+                load.split(' ').take(3).collect::<Vec<_>>().join(" ")
             ));
         }
     }
@@ -494,11 +513,10 @@ fn soak(target: Target, time: Duration) -> Vec<String> {
     }
     failures.extend(mix.late.lock().unwrap().iter().cloned());
 
-    let stopped = (target.stop)();
+    let (stopped, log) = (target.stop)();
     if let Err(e) = stopped {
         failures.push(format!("SIGTERM after the soak: {e}"));
     }
-    let log = (target.log)();
     let intervals = elapsed.as_secs() / LOG_INTERVAL_S + 2;
     for kind in [
         "header timeout: ",
