@@ -10,6 +10,7 @@
 #   make compare            # build everything, measure, report in results/
 #   make test               # every lint and test (what CI runs)
 #   make mutants            # mutation testing of the three programs (slow)
+#   make soak               # who-server 10 min under good and hostile clients (slow)
 #   make lint               # fmt, clippy, hadolint, k8s/compose checks only
 #
 # Recipes longer than a line live in scripts/ (bash strict mode).
