@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use common::answer::{answer_within, Answer};
 use common::process::{Who, BIN};
+use common::spawn_app;
 
 const GET_WHO: &[u8] = b"GET /who HTTP/1.1\r\nHost: x\r\n\r\n";
 const GET_HEALTH: &[u8] = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -288,4 +289,13 @@ fn a_connection_that_ends_during_the_grace_does_not_hold_up_the_exit() {
         "{:?}",
         start.elapsed()
     );
+}
+
+#[test]
+fn a_stopper_stops_the_server_in_process_as_sigterm_does() {
+    let mut app = spawn_app();
+    let addr = app.addr;
+    assert_eq!(ask(addr, GET_HEALTH).status(), "200");
+    assert!(app.stop_within(Duration::from_secs(2)));
+    assert!(TcpStream::connect(addr).is_err());
 }

@@ -19,12 +19,31 @@ impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
+
+    /// Stops the server as SIGTERM does and waits for `serve` to return:
+    /// true if it did within `limit` (a server that never stops fails the
+    /// test instead of hanging it).
+    pub fn stop_within(&mut self, limit: Duration) -> bool {
+        self.stopper.stop();
+        let start = std::time::Instant::now();
+        let Some(thread) = self.thread.take() else {
+            return true;
+        };
+        while !thread.is_finished() {
+            if start.elapsed() > limit {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        thread.join().is_ok()
+    }
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        self.stopper.stop();
-        let _ = self.thread.take().map(JoinHandle::join);
+        if !self.stop_within(Duration::from_secs(10)) && !std::thread::panicking() {
+            panic!("the server at {} did not stop within 10 s", self.addr);
+        }
     }
 }
 
