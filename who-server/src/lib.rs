@@ -13,4 +13,4 @@ mod shutdown;
 mod watched;
 
 pub use server::{Config, Server};
-pub use shutdown::shutdown_signal;
+pub use shutdown::Stopper;

@@ -1,15 +1,10 @@
-use std::io;
 use std::net::IpAddr;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use tokio::runtime::Runtime;
-use tokio::sync::watch;
-use who_server::log::{Counters, Writer};
-use who_server::{check, descriptors, shutdown_signal, Config, Server};
+use who_server::{check, descriptors, Config, Server};
 
 /// GET /who answers the hostname of the machine or container.
 ///
@@ -33,7 +28,7 @@ struct Cli {
     /// After SIGTERM or SIGINT, how long requests in flight may still run.
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = duration)]
     drain_timeout: Duration,
-    /// Threads serving requests, each with its own listening socket
+    /// Threads serving requests, all accepting from one listening socket
     /// [default: the CPUs available, as a container's CPU quota allows].
     #[arg(long, env = "WORKERS", value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     workers: Option<u16>,
@@ -42,6 +37,11 @@ struct Cli {
     log_interval: Duration,
     #[command(subcommand)]
     command: Option<Command>,
+    /// After SIGTERM or SIGINT, how long /health answers 503 while every
+    /// other request and new connection is still served, before the drain
+    /// (a second signal skips it). For replicas behind a load balancer.
+    #[arg(long, env = "WHO_SHUTDOWN_DELAY", value_name = "DURATION", default_value = "0s", value_parser = duration)]
+    shutdown_delay: Duration,
 }
 
 #[derive(Subcommand)]
@@ -79,84 +79,19 @@ fn main() -> ExitCode {
         header_timeout: cli.header_timeout,
         max_connections,
         drain_timeout: cli.drain_timeout,
+        workers,
+        log_interval: cli.log_interval,
+        shutdown_delay: cli.shutdown_delay,
     };
     // Everything that can fail does so before the `listening on` line.
-    let mut runtimes = Vec::with_capacity(workers);
-    for _ in 0..workers {
-        match runtime() {
-            Ok(runtime) => runtimes.push(runtime),
-            Err(e) => return fail(format_args!("cannot start the async runtime: {e}")),
-        }
-    }
-    let main_runtime = runtimes.remove(0);
-    let shutdown = match main_runtime.block_on(async { shutdown_signal() }) {
-        Ok(shutdown) => shutdown,
-        Err(e) => return fail(format_args!("cannot install signal handlers: {e}")),
-    };
-    let counters = Arc::new(Counters::default());
-    let mut servers = match Server::bind_workers(&config, workers, counters.clone()) {
-        Ok(servers) => servers.into_iter(),
-        Err(e) => {
-            return fail(format_args!(
-                "cannot listen on {}: {e}",
-                shown_address(&config)
-            ))
-        }
-    };
-    let first = servers.next().expect("bind_workers binds at least one");
-    let addr = match first.local_addr() {
-        Ok(addr) => addr,
-        Err(e) => return fail(format_args!("cannot read the listening address: {e}")),
-    };
-    let log = match Writer::start(counters, cli.log_interval) {
-        Ok(log) => log,
-        Err(e) => return fail(format_args!("cannot start the log thread: {e}")),
-    };
-
-    // SIGTERM reaches the main runtime; the watch passes it on to the others.
-    let (stop, stopped) = watch::channel(false);
-    let mut threads = Vec::new();
-    for (i, (runtime, server)) in runtimes.into_iter().zip(servers).enumerate() {
-        let mut stopped = stopped.clone();
-        let spawned = thread::Builder::new()
-            .name(format!("worker-{}", i + 1))
-            .spawn(move || {
-                runtime.block_on(server.run(async move {
-                    let _ = stopped.wait_for(|stop| *stop).await;
-                }))
-            });
-        match spawned {
-            Ok(thread) => threads.push(thread),
-            Err(e) => return fail(format_args!("cannot start a worker thread: {e}")),
-        }
-    }
-    // Said once every worker runs, so that whoever reads it finds them all.
-    println!("listening on http://{addr}");
-    let mut result = main_runtime.block_on(first.run(async move {
-        shutdown.await;
-        let _ = stop.send(true);
-    }));
-    for thread in threads {
-        // A worker cannot panic (panic = "abort" in release), so join only waits.
-        result = result.and(thread.join().unwrap_or(Ok(())));
-    }
-    log.finish(LOG_GRACE);
-    match result {
+    let served = Server::bind(&config).and_then(|server| {
+        server.stop_on_signals()?;
+        server.serve(|addr| println!("listening on http://{addr}"))
+    });
+    match served {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(format_args!("cannot serve: {e}")),
+        Err(e) => fail(format_args!("{e}")),
     }
-}
-
-/// How long the exit waits for the last log lines when stderr is blocked.
-const LOG_GRACE: Duration = Duration::from_millis(200);
-
-/// One current-thread runtime per worker, each with its own listening
-/// socket: measured against tokio's multi-threaded runtime on the static
-/// musl build (README, "Build choices, measured").
-fn runtime() -> io::Result<Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
 }
 
 /// The CPUs this process may use: affinity and a container's CPU quota count.
@@ -175,13 +110,6 @@ fn positive_duration(text: &str) -> Result<Duration, String> {
     match duration(text) {
         Ok(d) if d.is_zero() => Err("must be more than 0".to_owned()),
         other => other.map_err(|e| e.to_string()),
-    }
-}
-
-fn shown_address(config: &Config) -> String {
-    match config.bind {
-        Some(ip) => std::net::SocketAddr::new(ip, config.port).to_string(),
-        None => format!("port {}", config.port),
     }
 }
 

@@ -7,6 +7,7 @@ use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
 
 use crate::api;
+use crate::shutdown::Draining;
 
 /// The Go web demo's line (`fmt.Fprintln`, hence the newline), with Rust.
 const HELLO: &str = "Hello World from Rust in minimal Docker container\n";
@@ -38,6 +39,9 @@ pub async fn handle(
         "/" => respond(StatusCode::OK, TEXT, HELLO),
         // The same bytes as the Go original: the bare hostname, no newline.
         "/who" => respond(StatusCode::OK, TEXT, hostname()),
+        "/health" if req.extensions().get::<Draining>().is_some() => {
+            respond(StatusCode::SERVICE_UNAVAILABLE, TEXT, "shutting down")
+        }
         "/health" => respond(StatusCode::OK, TEXT, "ok"),
         _ => respond(
             StatusCode::OK,

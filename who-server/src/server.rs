@@ -1,20 +1,29 @@
+use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::pin::pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
+use std::thread;
 use std::time::Duration;
 
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{HeaderValue, CONNECTION};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
+use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use socket2::{Domain, Socket, Type};
-use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::runtime::Runtime;
+use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
 
-use crate::log::{Counters, Kind};
+use crate::log::{Counters, Kind, Writer};
 use crate::routes;
+use crate::shutdown::{self, Draining, Stopper};
 use crate::watched::{State, Watched};
 
 /// Everything the server can be told; the binary fills it from its flags.
@@ -30,6 +39,14 @@ pub struct Config {
     pub max_connections: usize,
     /// How long in-flight requests may run on after a shutdown signal.
     pub drain_timeout: Duration,
+    /// Threads serving requests, each a current-thread runtime, all
+    /// accepting from one listening socket (0 counts as 1).
+    pub workers: usize,
+    /// Errors caused by clients are summed up in one line per kind this often.
+    pub log_interval: Duration,
+    /// After the first stop request, how long `/health` answers 503 while
+    /// everything else is still served, before the listener closes.
+    pub shutdown_delay: Duration,
 }
 
 impl Default for Config {
@@ -40,36 +57,155 @@ impl Default for Config {
             header_timeout: Duration::from_secs(10),
             max_connections: 1024,
             drain_timeout: Duration::from_secs(5),
+            workers: 1,
+            log_interval: Duration::from_secs(10),
+            shutdown_delay: Duration::ZERO,
         }
     }
 }
 
-/// A bound, not yet serving, HTTP server: one per worker.
+/// A bound, not yet serving, HTTP server: its listening socket and one
+/// runtime per worker. The binary and the tests both run it by [`Server::serve`].
 pub struct Server {
     listener: std::net::TcpListener,
+    config: Config,
+    /// The first runs on the thread that calls `serve`, the others on threads of their own.
+    runtimes: Vec<Runtime>,
+    counters: Arc<Counters>,
+    stopper: Stopper,
+}
+
+impl Server {
+    /// Starts the runtimes and binds the listening socket: everything that
+    /// can fail at start (a port in use, an address that is not here) fails
+    /// here, before anything is printed or served. Errors say what failed.
+    pub fn bind(config: &Config) -> io::Result<Server> {
+        let runtimes = (0..config.workers.max(1))
+            .map(|_| runtime())
+            .collect::<io::Result<Vec<_>>>()
+            .map_err(|e| context("cannot start the async runtime", e))?;
+        let listener = listen(config.bind, config.port)
+            .map_err(|e| context(&format!("cannot listen on {}", shown_address(config)), e))?;
+        Ok(Server {
+            listener,
+            config: config.clone(),
+            runtimes,
+            counters: Arc::default(),
+            stopper: Stopper::new(),
+        })
+    }
+
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// What stops the server once it serves, as SIGTERM does.
+    pub fn stopper(&self) -> Stopper {
+        self.stopper.clone()
+    }
+
+    /// From now on SIGTERM and SIGINT stop the server.
+    pub fn stop_on_signals(&self) -> io::Result<()> {
+        self.stopper
+            .on_signals(&self.runtimes[0])
+            .map_err(|e| context("cannot install signal handlers", e))
+    }
+
+    /// Starts the log thread and the workers, calls `ready` once they all
+    /// run, and serves until stopped; then closes the listener and lets the
+    /// requests in flight finish, for at most the drain timeout.
+    pub fn serve(self, ready: impl FnOnce(SocketAddr)) -> io::Result<()> {
+        let Server {
+            listener,
+            config,
+            mut runtimes,
+            counters,
+            stopper,
+        } = self;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| context("cannot read the listening address", e))?;
+        let log = Writer::start(counters.clone(), config.log_interval)
+            .map_err(|e| context("cannot start the log thread", e))?;
+        let shared = Arc::new(Shared::new(&config, counters));
+        // The stop request reaches the first runtime; this passes it on to all.
+        let (close, closing) = watch::channel(false);
+        let first = runtimes.remove(0);
+        let mut threads = Vec::new();
+        let mut result = Ok(());
+        for (i, runtime) in runtimes.into_iter().enumerate() {
+            let (shared, closing) = (shared.clone(), closing.clone());
+            let spawned = listener.try_clone().and_then(|listener| {
+                thread::Builder::new()
+                    .name(format!("worker-{}", i + 1))
+                    .spawn(move || runtime.block_on(work(listener, shared, closing)))
+            });
+            match spawned {
+                Ok(thread) => threads.push(thread),
+                Err(e) => {
+                    result = Err(context("cannot start a worker thread", e));
+                    break;
+                }
+            }
+        }
+        if result.is_ok() {
+            // Said once every worker runs, so that whoever reads it finds them all.
+            ready(addr);
+            result = first.block_on(async {
+                let (_, served) = tokio::join!(
+                    shutdown::coordinate(
+                        stopper,
+                        config.shutdown_delay,
+                        &shared.draining,
+                        close,
+                        &shared.counters
+                    ),
+                    work(listener, shared.clone(), closing)
+                );
+                served
+            });
+        } else {
+            // The workers already started drain (nothing) and end.
+            let _ = close.send(true);
+        }
+        for thread in threads {
+            // A worker cannot panic (panic = "abort" in release), so join only waits.
+            result = result.and(thread.join().unwrap_or(Ok(())));
+        }
+        log.finish(LOG_GRACE);
+        result
+    }
+}
+
+/// How long the exit waits for the last log lines when stderr is blocked.
+const LOG_GRACE: Duration = Duration::from_millis(200);
+
+/// One current-thread runtime per worker: measured against tokio's
+/// multi-threaded runtime on the static musl build (README, "Build
+/// choices, measured").
+fn runtime() -> io::Result<Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+}
+
+/// What every worker shares.
+struct Shared {
     http: http1::Builder,
+    /// One slot per connection served, over all workers.
     connections: Arc<Semaphore>,
+    /// Connections served, over all workers.
+    held: AtomicUsize,
+    /// Set at the first stop request: `/health` answers 503 and every
+    /// answer says `Connection: close`.
+    draining: AtomicBool,
+    workers: usize,
     drain_timeout: Duration,
     counters: Arc<Counters>,
 }
 
-impl Server {
-    /// Binds the listening socket: errors such as a port in use surface here,
-    /// before anything is printed or served.
-    pub fn bind(config: &Config) -> io::Result<Server> {
-        let mut servers = Server::bind_workers(config, 1, Arc::default())?;
-        Ok(servers.remove(0))
-    }
-
-    /// Binds one listening socket per worker, all on the same port with
-    /// `SO_REUSEPORT` so that the kernel spreads new connections over them,
-    /// and all under one `max_connections` cap. Errors surface here, before
-    /// anything is printed or served.
-    pub fn bind_workers(
-        config: &Config,
-        workers: usize,
-        counters: Arc<Counters>,
-    ) -> io::Result<Vec<Server>> {
+impl Shared {
+    fn new(config: &Config, counters: Arc<Counters>) -> Shared {
         let mut http = http1::Builder::new();
         // hyper's header timeout is silently off without a timer.
         http.timer(TokioTimer::new())
@@ -77,78 +213,209 @@ impl Server {
             // The smallest buffer hyper allows: bounds what one client can make us hold.
             .max_buf_size(8192)
             .max_headers(64);
-        let connections = Arc::new(Semaphore::new(config.max_connections.max(1)));
-        let listeners = listen_workers(config.bind, config.port, workers.max(1))?;
-        Ok(listeners
-            .into_iter()
-            .map(|listener| Server {
-                listener,
-                http: http.clone(),
-                connections: connections.clone(),
-                drain_timeout: config.drain_timeout,
-                counters: counters.clone(),
-            })
-            .collect())
+        Shared {
+            http,
+            connections: Arc::new(Semaphore::new(config.max_connections.max(1))),
+            held: AtomicUsize::new(0),
+            draining: AtomicBool::new(false),
+            workers: config.workers.max(1),
+            drain_timeout: config.drain_timeout,
+            counters,
+        }
     }
 
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.listener.local_addr()
+    /// Serves `stream` on a task of its own, holding `permit` (its slot),
+    /// counted in `mine` (the worker's connections, dropped when it ends)
+    /// and in `held`.
+    fn serve(
+        self: &Arc<Self>,
+        graceful: &GracefulShutdown,
+        stream: TcpStream,
+        remote: SocketAddr,
+        permit: OwnedSemaphorePermit,
+        mine: &Arc<Held>,
+    ) {
+        let (stream, state) = Watched::new(stream);
+        let shared = self.clone();
+        let service = service_fn(move |req| shared.answer(req, remote));
+        let connection = graceful.watch(self.http.serve_connection(TokioIo::new(stream), service));
+        let (shared, mine) = (self.clone(), mine.clone());
+        shared.held.fetch_add(1, Relaxed);
+        mine.count.fetch_add(1, Relaxed);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                count_error(&shared.counters, &e, &state);
+            }
+            shared.held.fetch_sub(1, Relaxed);
+            drop(permit);
+            if mine.count.fetch_sub(1, Relaxed) == 1 {
+                mine.none.notify_waiters();
+            }
+        });
     }
 
-    /// Serves until `shutdown` resolves, then stops accepting and lets the
-    /// requests in flight finish, for at most the drain timeout. Runs on the
-    /// runtime that polls it; fails only if the socket cannot join it.
-    pub async fn run(self, shutdown: impl Future<Output = ()>) -> io::Result<()> {
-        let listener = TcpListener::from_std(self.listener)?;
-        let graceful = GracefulShutdown::new();
-        let mut shutdown = pin!(shutdown);
+    /// The answer of `routes`; once draining, marked `Connection: close`,
+    /// so that a keep-alive client leaves after it (hyper then closes the
+    /// connection) instead of sending a request a closing server may miss.
+    fn answer(
+        &self,
+        mut req: Request<Incoming>,
+        remote: SocketAddr,
+    ) -> impl Future<Output = Result<Response<Full<Bytes>>, Infallible>> {
+        let draining = self.draining.load(Relaxed);
+        if draining {
+            req.extensions_mut().insert(Draining);
+        }
+        let answer = routes::handle(req, remote);
+        async move {
+            let mut response = answer.await?;
+            if draining {
+                response
+                    .headers_mut()
+                    .insert(CONNECTION, HeaderValue::from_static("close"));
+            }
+            Ok(response)
+        }
+    }
+}
+
+/// The connections of one worker.
+#[derive(Default)]
+struct Held {
+    count: AtomicUsize,
+    /// Woken when the count falls to 0.
+    none: Notify,
+}
+
+/// How long an idle keep-alive connection is given, once the drain starts,
+/// for a request that may be on its way (issue 24: measured in the README).
+const IDLE_GRACE: Duration = Duration::from_millis(500);
+
+/// How long a worker serving more than its share waits before it accepts.
+const DEFER: Duration = Duration::from_millis(1);
+
+/// One worker: accepts from the shared listening socket whenever a slot of
+/// the cap is free, until told to close; then drains its connections.
+///
+/// All workers accept from one socket (each through its own copy of the
+/// descriptor, in its own epoll), so whichever worker holds a free slot
+/// takes the next connection; with a socket per worker (`SO_REUSEPORT`)
+/// the kernel picks the socket by a hash of the client's address, and a
+/// worker holding the last free slot left clients queued on another
+/// worker's socket waiting (issue 20).
+async fn work(
+    listener: std::net::TcpListener,
+    shared: Arc<Shared>,
+    mut closing: watch::Receiver<bool>,
+) -> io::Result<()> {
+    let listener = TcpListener::from_std(listener).map_err(|e| context("cannot serve", e))?;
+    let graceful = GracefulShutdown::new();
+    let mine = Arc::new(Held::default());
+    {
+        let mut closed = pin!(closing.wait_for(|close| *close));
         loop {
             // Take a connection slot before accepting, so that past the cap
             // new clients wait in the kernel's backlog instead of in our memory.
             let permit = tokio::select! {
-                permit = self.connections.clone().acquire_owned() => match permit {
+                permit = shared.connections.clone().acquire_owned() => match permit {
                     Ok(permit) => permit,
                     Err(_closed) => break,
                 },
-                () = &mut shutdown => break,
+                _ = &mut closed => break,
             };
+            // With one socket, whichever worker wakes first could take a
+            // whole burst of new connections (all of a load test's, say)
+            // while the others sleep. A worker that serves more than its
+            // share lets the others take the next connection first; if
+            // none does, it takes it DEFER later.
+            let (held, workers) = (shared.held.load(Relaxed), shared.workers);
+            if over_share(mine.count.load(Relaxed), held, workers) {
+                tokio::select! {
+                    () = tokio::time::sleep(DEFER) => {}
+                    _ = &mut closed => break,
+                }
+            }
             let (stream, remote) = tokio::select! {
                 accepted = listener.accept() => match accepted {
                     Ok(accepted) => accepted,
                     Err(e) => {
                         // Out of descriptors, or a connection reset before we
                         // took it: pause instead of spinning, and go on serving.
-                        self.counters.accept_failed(&e);
+                        shared.counters.accept_failed(&e);
                         tokio::time::sleep(Duration::from_millis(50)).await;
                         continue;
                     }
                 },
-                () = &mut shutdown => break,
+                _ = &mut closed => break,
             };
-            let (stream, state) = Watched::new(stream);
-            let service = service_fn(move |req| routes::handle(req, remote));
-            let connection =
-                graceful.watch(self.http.serve_connection(TokioIo::new(stream), service));
-            let counters = self.counters.clone();
-            tokio::spawn(async move {
-                if let Err(e) = connection.await {
-                    count_error(&counters, &e, &state);
-                }
-                drop(permit);
-            });
+            shared.serve(&graceful, stream, remote, permit, &mine);
         }
-        // Closing the listener makes new connections fail at once.
-        drop(listener);
-        if tokio::time::timeout(self.drain_timeout, graceful.shutdown())
-            .await
-            .is_err()
+    }
+    // Connections the kernel completed but nobody accepted yet would be
+    // reset, requests and all, when the socket closes: take those waiting
+    // now, while slots are free. (std's accept asks the kernel itself;
+    // tokio's would trust readiness the reactor may not have seen yet.)
+    let listener = listener
+        .into_std()
+        .map_err(|e| context("cannot close the listener", e))?;
+    while let Ok(permit) = shared.connections.clone().try_acquire_owned() {
+        let Ok((stream, remote)) = listener.accept() else {
+            break;
+        };
+        if let Ok(stream) = stream
+            .set_nonblocking(true)
+            .and_then(|()| TcpStream::from_std(stream))
         {
-            self.counters.say(format!(
-                "drain timeout of {:?} reached, closing remaining connections",
-                self.drain_timeout
-            ));
+            shared.serve(&graceful, stream, remote, permit, &mine);
         }
-        Ok(())
+    }
+    // Closing our copy of the listener; the socket closes with the last
+    // worker's, and new connections then fail at once.
+    drop(listener);
+    // A connection busy now answers with `Connection: close` and ends. One
+    // idle now may have a request on its way: for IDLE_GRACE it is served
+    // too (with `Connection: close`); then hyper's graceful shutdown closes
+    // those still idle, and the drain timeout the rest.
+    let grace = IDLE_GRACE.min(shared.drain_timeout);
+    let all_gone = async {
+        loop {
+            // Created before the count is read, so that no wake-up is missed.
+            let none = mine.none.notified();
+            if mine.count.load(Relaxed) == 0 {
+                break;
+            }
+            none.await;
+        }
+    };
+    let _ = tokio::time::timeout(grace, all_gone).await;
+    if tokio::time::timeout(shared.drain_timeout - grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        shared.counters.say(format!(
+            "drain timeout of {:?} reached, closing remaining connections",
+            shared.drain_timeout
+        ));
+    }
+    Ok(())
+}
+
+/// A worker holding `mine` of the `held` connections of all `workers`
+/// serves more than its share and one more: more than one connection above
+/// the average. A lone worker never is (`mine` is `held`).
+fn over_share(mine: usize, held: usize, workers: usize) -> bool {
+    mine * workers > held + workers
+}
+
+/// `error` with what was being done in front of it.
+fn context(doing: &str, error: io::Error) -> io::Error {
+    io::Error::new(error.kind(), format!("{doing}: {error}"))
+}
+
+fn shown_address(config: &Config) -> String {
+    match config.bind {
+        Some(ip) => SocketAddr::new(ip, config.port).to_string(),
+        None => format!("port {}", config.port),
     }
 }
 
@@ -186,39 +453,14 @@ fn is_reset(e: &(dyn std::error::Error + 'static)) -> bool {
         })
 }
 
-/// One listening socket per worker on the same address. A single worker
-/// gets a plain socket, as before; several share the port with
-/// `SO_REUSEPORT`, after a plain bind has shown that nobody else holds it
-/// (`SO_REUSEPORT` alone would let a second server of the same user join in).
-fn listen_workers(
-    bind: Option<IpAddr>,
-    port: u16,
-    workers: usize,
-) -> io::Result<Vec<std::net::TcpListener>> {
-    let first = listen(bind, port, false)?;
-    if workers == 1 {
-        return Ok(vec![first]);
-    }
-    let addr = first.local_addr()?;
-    drop(first);
-    (0..workers).map(|_| listen_on(addr, true)).collect()
-}
-
 /// Opens the listening socket. With no address: `[::]` accepting IPv4 as
 /// well, falling back to `0.0.0.0` where the kernel has no IPv6.
-fn listen(bind: Option<IpAddr>, port: u16, reuse_port: bool) -> io::Result<std::net::TcpListener> {
+fn listen(bind: Option<IpAddr>, port: u16) -> io::Result<std::net::TcpListener> {
     match bind {
-        Some(ip) => listen_on(SocketAddr::new(ip, port), reuse_port),
-        None => listen_on(
-            SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), port),
-            reuse_port,
-        )
-        .or_else(|e| {
+        Some(ip) => listen_on(SocketAddr::new(ip, port)),
+        None => listen_on(SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), port)).or_else(|e| {
             if is_no_ipv6(&e) {
-                listen_on(
-                    SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), port),
-                    reuse_port,
-                )
+                listen_on(SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), port))
             } else {
                 Err(e)
             }
@@ -233,16 +475,13 @@ fn is_no_ipv6(e: &io::Error) -> bool {
     matches!(e.raw_os_error(), Some(EAFNOSUPPORT | EADDRNOTAVAIL))
 }
 
-fn listen_on(addr: SocketAddr, reuse_port: bool) -> io::Result<std::net::TcpListener> {
+fn listen_on(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
     if addr.is_ipv6() {
         socket.set_only_v6(false)?;
     }
     // Restarting the server must not wait for old connections in TIME_WAIT.
     socket.set_reuse_address(true)?;
-    if reuse_port {
-        socket.set_reuse_port(true)?;
-    }
     socket.set_nonblocking(true)?;
     socket.bind(&addr.into())?;
     socket.listen(1024)?;
@@ -276,6 +515,23 @@ mod tests {
         assert!(is_reset(&under(io::ErrorKind::BrokenPipe)));
         assert!(!is_reset(&under(io::ErrorKind::InvalidData)));
         assert!(!is_reset(&Wrapping(None)));
+    }
+
+    #[test]
+    fn a_worker_defers_only_with_more_than_one_connection_above_the_average() {
+        // One worker has every connection, and its share.
+        assert!(!over_share(5, 5, 1));
+        assert!(!over_share(0, 0, 2));
+        // 2 workers, 2 held: 1 each on average; 2 is one above, not more.
+        assert!(!over_share(2, 2, 2));
+        assert!(over_share(3, 3, 2));
+        assert!(!over_share(3, 4, 2));
+        assert!(over_share(4, 4, 2));
+        // 4 workers, 4 held: 1 each; 2 is one above, 3 more.
+        assert!(!over_share(2, 4, 4));
+        assert!(over_share(3, 4, 4));
+        assert!(over_share(9, 20, 4));
+        assert!(!over_share(6, 20, 4));
     }
 
     #[test]

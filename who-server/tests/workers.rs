@@ -1,5 +1,5 @@
-//! Several workers: each a thread with its own runtime and socket, one
-//! connection cap over all, one SIGTERM for all.
+//! Several workers: each a thread with its own runtime, all accepting from
+//! one socket, one connection cap over all, one SIGTERM for all.
 
 mod common;
 
@@ -241,7 +241,7 @@ fn sigterm_under_load_with_two_workers_loses_no_answered_request_and_exits_0() {
 #[test]
 fn sigterm_drains_every_worker_within_the_drain_timeout() {
     let mut server = Who::start(&["--workers", "2", "--drain-timeout", "1s"]);
-    // Requests half sent on many connections: some on each worker.
+    // Requests half sent on many connections.
     let stalled: Vec<TcpStream> = (0..16)
         .map(|_| {
             let mut stream = TcpStream::connect(server.addr).unwrap();
@@ -259,13 +259,13 @@ fn sigterm_drains_every_worker_within_the_drain_timeout() {
         took >= Duration::from_millis(900) && took < Duration::from_secs(3),
         "took {took:?}"
     );
+    // One line per worker that still held a stalled connection: the
+    // workers share one socket, so the 16 may have gone to either or both.
     let log = server.stderr();
-    assert_eq!(
-        log.lines()
-            .filter(|l| *l == "drain timeout of 1s reached, closing remaining connections")
-            .count(),
-        2,
-        "{log}"
-    );
+    let lines = log
+        .lines()
+        .filter(|l| *l == "drain timeout of 1s reached, closing remaining connections")
+        .count();
+    assert!((1..=2).contains(&lines), "{log}");
     drop(stalled);
 }

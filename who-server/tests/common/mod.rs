@@ -7,12 +7,11 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use tokio::sync::oneshot;
-use who_server::{Config, Server};
+use who_server::{Config, Server, Stopper};
 
 pub struct TestApp {
     pub addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
+    pub stopper: Stopper,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -20,12 +19,31 @@ impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
+
+    /// Stops the server as SIGTERM does and waits for `serve` to return:
+    /// true if it did within `limit` (a server that never stops fails the
+    /// test instead of hanging it).
+    pub fn stop_within(&mut self, limit: Duration) -> bool {
+        self.stopper.stop();
+        let start = std::time::Instant::now();
+        let Some(thread) = self.thread.take() else {
+            return true;
+        };
+        while !thread.is_finished() {
+            if start.elapsed() > limit {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        thread.join().is_ok()
+    }
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        let _ = self.stop.take().map(|stop| stop.send(()));
-        let _ = self.thread.take().map(JoinHandle::join);
+        if !self.stop_within(Duration::from_secs(10)) && !std::thread::panicking() {
+            panic!("the server at {} did not stop within 10 s", self.addr);
+        }
     }
 }
 
@@ -34,33 +52,27 @@ pub fn spawn_app() -> TestApp {
     spawn_app_with(Config::default())
 }
 
-/// Starts the server with `config` (bind and port overridden) on its own
-/// thread and runtime, as the binary does.
+/// Starts the server with `config` (bind and port overridden) as the
+/// binary does, through `Server::serve`, on a thread of its own.
 pub fn spawn_app_with(config: Config) -> TestApp {
     let config = Config {
         bind: Some(Ipv4Addr::LOCALHOST.into()),
         port: 0,
         ..config
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("build a runtime");
-    let server = runtime
-        .block_on(async { Server::bind(&config) })
-        .expect("bind port 0");
+    let server = Server::bind(&config).expect("bind port 0");
     let addr = server.local_addr().expect("local address");
-    let (stop, stopped) = oneshot::channel::<()>();
+    let stopper = server.stopper();
+    let (ready, running) = std::sync::mpsc::channel();
     let thread = std::thread::spawn(move || {
-        runtime
-            .block_on(server.run(async {
-                let _ = stopped.await;
-            }))
+        server
+            .serve(move |_| ready.send(()).expect("the test waits"))
             .expect("serve");
     });
+    running.recv().expect("the server starts");
     TestApp {
         addr,
-        stop: Some(stop),
+        stopper,
         thread: Some(thread),
     }
 }
@@ -73,4 +85,5 @@ pub fn with_header_timeout(timeout: Duration) -> Config {
     }
 }
 
+pub mod answer;
 pub mod process;
