@@ -10,6 +10,11 @@
 //! test (debug) build; optimisation does not change which allocations are
 //! made.
 //!
+//! Gone already: hyper's read after each head to see whether the client
+//! hung up mid-request, which, while the request in flight still pointed
+//! into the read buffer, took a new 8 KiB buffer and a 40-byte shared
+//! header for it on every request (server.rs, `half_close`).
+//!
 //! `WHO_ALLOC_TRACE=1 cargo test -p who-server --test allocations -- --nocapture`
 //! prints a backtrace of every allocation in the measured windows: how the
 //! comments below were written.
@@ -29,12 +34,6 @@ use who_server::{Config, Server};
 /// `realloc`) the server makes per request once warm. A path is one line.
 ///
 /// Every request, in hyper (server.rs's options decide them):
-/// - a new 8 192-byte read buffer, and 40 bytes of `bytes`' shared header
-///   when it is first split: after parsing a head hyper reads again to see
-///   whether the client hung up mid-request (proto/h1/conn.rs,
-///   `mid_message_detect_eof`), wants 8 192 free bytes for that read
-///   (io.rs, `poll_read_from_io`), and the old buffer cannot be reclaimed
-///   in place while the request in flight still points into it;
 /// - the header timeout's `Box<dyn Sleep>`, 96 bytes, set when a head starts
 ///   and dropped once it is read (conn.rs, `poll_read_head`).
 ///
@@ -44,7 +43,7 @@ use who_server::{Config, Server};
 /// - on `/who`, `hostname()`: hostname::get's 256-byte buffer for uname's
 ///   name, and 24 bytes when `Bytes::from` turns a `Vec` whose capacity is
 ///   larger than its length into a shared buffer.
-const PATHS: &[(&str, u64)] = &[("/who", 7), ("/", 5), ("/health", 5)];
+const PATHS: &[(&str, u64)] = &[("/who", 5), ("/", 3), ("/health", 3)];
 
 /// Requests before counting: buffers, caches and the timer wheel settle.
 const WARM_UP: u64 = 200;
