@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use socket2::{Domain, Socket, Type};
 use tokio::net::TcpListener;
@@ -15,7 +15,7 @@ use tokio::sync::Semaphore;
 
 use crate::log::{Counters, Kind};
 use crate::routes;
-use crate::watched::{State, Watched};
+use crate::watched::{with_header_timeout, Cut, State, Watched};
 
 /// Everything the server can be told; the binary fills it from its flags.
 #[derive(Debug, Clone)]
@@ -49,6 +49,7 @@ pub struct Server {
     listener: std::net::TcpListener,
     http: http1::Builder,
     connections: Arc<Semaphore>,
+    header_timeout: Duration,
     drain_timeout: Duration,
     counters: Arc<Counters>,
 }
@@ -71,11 +72,10 @@ impl Server {
         counters: Arc<Counters>,
     ) -> io::Result<Vec<Server>> {
         let mut http = http1::Builder::new();
-        // hyper's header timeout is silently off without a timer.
-        http.timer(TokioTimer::new())
-            .header_read_timeout(config.header_timeout)
-            // The smallest buffer hyper allows: bounds what one client can make us hold.
-            .max_buf_size(8192)
+        // No timer, so no header timeout of hyper's (it would box a timer
+        // per request): `with_header_timeout` keeps one per connection.
+        // The smallest buffer hyper allows: bounds what one client can make us hold.
+        http.max_buf_size(8192)
             .max_headers(64)
             // Without it hyper reads once more after each request head to
             // see whether the client hung up mid-request: a read that finds
@@ -92,6 +92,7 @@ impl Server {
                 listener,
                 http: http.clone(),
                 connections: connections.clone(),
+                header_timeout: config.header_timeout,
                 drain_timeout: config.drain_timeout,
                 counters: counters.clone(),
             })
@@ -133,13 +134,20 @@ impl Server {
                 () = &mut shutdown => break,
             };
             let (stream, state) = Watched::new(stream);
-            let service = service_fn(move |req| routes::handle(req, remote));
+            let answering = state.clone();
+            let service = service_fn(move |req| {
+                answering.head_read();
+                routes::handle(req, remote)
+            });
             let connection =
                 graceful.watch(self.http.serve_connection(TokioIo::new(stream), service));
             let counters = self.counters.clone();
+            let header_timeout = self.header_timeout;
             tokio::spawn(async move {
-                if let Err(e) = connection.await {
-                    count_error(&counters, &e, &state);
+                match with_header_timeout(connection, &state, header_timeout).await {
+                    Ok(()) => {}
+                    Err(Cut::Error(e)) => count_error(&counters, &e),
+                    Err(Cut::HeaderTimeout) => count_header_timeout(&counters, &state),
                 }
                 drop(permit);
             });
@@ -159,18 +167,21 @@ impl Server {
     }
 }
 
-/// Counts a failed connection by kind. Clients hanging up mid-request, and
-/// idle keep-alive connections closed by the header timeout, are routine.
-fn count_error(counters: &Counters, e: &hyper::Error, state: &State) {
+/// Counts a connection cut off by the header timeout, unless it was an
+/// idle keep-alive connection: closing those is routine.
+fn count_header_timeout(counters: &Counters, state: &State) {
+    if !state.is_idle() {
+        counters.count(Kind::HeaderTimeout);
+    }
+}
+
+/// Counts a failed connection by kind. Clients hanging up mid-request are
+/// routine.
+fn count_error(counters: &Counters, e: &hyper::Error) {
     if e.is_incomplete_message() || e.is_canceled() {
         return;
     }
-    let kind = if e.is_timeout() {
-        if state.is_idle() {
-            return;
-        }
-        Kind::HeaderTimeout
-    } else if e.is_parse() {
+    let kind = if e.is_parse() {
         Kind::BadRequest
     } else if is_reset(e) {
         Kind::Reset

@@ -13,7 +13,9 @@
 //! Gone already: hyper's read after each head to see whether the client
 //! hung up mid-request, which, while the request in flight still pointed
 //! into the read buffer, took a new 8 KiB buffer and a 40-byte shared
-//! header for it on every request (server.rs, `half_close`).
+//! header for it on every request (server.rs, `half_close`); hyper's header
+//! timeout, which boxed a new timer for every request (watched.rs keeps one
+//! per connection instead).
 //!
 //! `WHO_ALLOC_TRACE=1 cargo test -p who-server --test allocations -- --nocapture`
 //! prints a backtrace of every allocation in the measured windows: how the
@@ -33,17 +35,16 @@ use who_server::{Config, Server};
 /// Each path with the allocations (calls to `alloc`, `alloc_zeroed` and
 /// `realloc`) the server makes per request once warm. A path is one line.
 ///
-/// Every request, in hyper (server.rs's options decide them):
-/// - the header timeout's `Box<dyn Sleep>`, 96 bytes, set when a head starts
-///   and dropped once it is read (conn.rs, `poll_read_head`).
-///
-/// In the handler (routes.rs):
+/// Every request, in the handler (routes.rs):
 /// - the response's `HeaderMap`, 32 + 624 bytes: `respond` inserts the
-///   content type into a new, empty map (its index table and its entries);
+///   content type into a new, empty map (its index table and its entries).
+///   hyper keeps each answer's map as the next request's, so a handler that
+///   clears the request's own map and answers with it allocates none;
 /// - on `/who`, `hostname()`: hostname::get's 256-byte buffer for uname's
 ///   name, and 24 bytes when `Bytes::from` turns a `Vec` whose capacity is
-///   larger than its length into a shared buffer.
-const PATHS: &[(&str, u64)] = &[("/who", 5), ("/", 3), ("/health", 3)];
+///   larger than its length into a shared buffer. A cached name, cloned
+///   as `Bytes`, costs none.
+const PATHS: &[(&str, u64)] = &[("/who", 4), ("/", 2), ("/health", 2)];
 
 /// Requests before counting: buffers, caches and the timer wheel settle.
 const WARM_UP: u64 = 200;
