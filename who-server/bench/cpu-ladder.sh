@@ -30,20 +30,33 @@ trap 'rm -f "$results"' EXIT
 # utime and stime of PID, in clock ticks.
 cpu_ticks() { awk '{print $14, $15}' "/proc/$1/stat"; }
 
+# Starts BINARY with ARGS on a random free port (another one if that port
+# was taken meanwhile), pinned as asked; sets pid and port.
+start() {
+  for _ in 1 2 3 4 5; do
+    port=$((20000 + RANDOM % 20000))
+    # $2 unquoted on purpose: several flags in one spec.
+    # shellcheck disable=SC2086
+    "${pin[@]}" "$1" --bind 127.0.0.1 --port "$port" $2 >/dev/null 2>&1 &
+    pid=$!
+    for _ in $(seq 100); do
+      curl -fso /dev/null "http://127.0.0.1:$port/health" && return 0
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" || true
+  done
+  echo "$1 did not start" >&2
+  exit 1
+}
+
 printf '%-5s %-16s %9s %10s %10s %10s\n' round build requests user-ns/req sys-ns/req total-ns/req
 for round in $(seq "$rounds"); do
   for spec in "$@"; do
     name=${spec%%=*} rest=${spec#*=} bin=${rest%%:*} args=""
     [[ $rest == *:* ]] && args=${rest#*:}
-    port=$((20000 + RANDOM % 20000))
-    # $args unquoted on purpose: several flags in one spec.
-    # shellcheck disable=SC2086
-    "${pin[@]}" "$bin" --bind 127.0.0.1 --port "$port" $args >/dev/null 2>&1 &
-    pid=$!
-    for _ in $(seq 50); do
-      curl -fso /dev/null "http://127.0.0.1:$port/health" && break
-      sleep 0.1
-    done
+    start "$bin" "$args"
     "${load[@]}" wrk -t2 -c64 -d1s "http://127.0.0.1:$port$path" >/dev/null # warm-up
     read -r user0 sys0 < <(cpu_ticks "$pid")
     out=$("${load[@]}" wrk -t2 -c64 -d"${seconds}s" "http://127.0.0.1:$port$path")
@@ -51,11 +64,14 @@ for round in $(seq "$rounds"); do
     kill "$pid"
     wait "$pid" || true
     reqs=$(awk '/requests in/ {print $1}' <<<"$out")
-    if grep -q 'Non-2xx\|Socket errors' <<<"$out"; then
-      echo "$name: wrk saw errors:" >&2
+    if grep -q 'Non-2xx' <<<"$out"; then
+      echo "$name: wrk saw answers other than 2xx:" >&2
       echo "$out" >&2
       exit 1
     fi
+    # Timeouts happen when a loaded machine starves the server or wrk for
+    # seconds; the round still counts what was answered, and says so.
+    grep 'Socket errors' <<<"$out" | sed "s/^ */round $round, $name: /" >&2 || true
     # ticks → ns per request
     awk -v r="$round" -v n="$name" -v q="$reqs" -v u=$((user1 - user0)) -v s=$((sys1 - sys0)) -v t="$tck" \
       'BEGIN { f = 1e9 / t / q; printf "%-5s %-16s %9d %10.0f %10.0f %10.0f\n", r, n, q, u*f, s*f, (u+s)*f }' |
