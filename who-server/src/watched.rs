@@ -187,3 +187,97 @@ impl<T> Watched<T> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::future::pending;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    const TIMEOUT: Duration = Duration::from_secs(10);
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn the_wait_for_a_head_starts_at_the_accept_and_again_at_each_answer_not_at_each_byte() {
+        runtime().block_on(async {
+            let (server, mut client) = tokio::io::duplex(64);
+            let (mut watched, state) = Watched::new(server);
+            assert!(!state.is_idle(), "nothing came in yet: not idle");
+            let first = state.deadline(TIMEOUT).expect("waiting for a head");
+            assert!(first <= Instant::now() + TIMEOUT);
+
+            // A byte of a head: the deadline stays where it was.
+            client.write_all(b"G").await.unwrap();
+            let mut byte = [0u8; 1];
+            watched.read_exact(&mut byte).await.unwrap();
+            assert!(!state.is_idle());
+            assert_eq!(state.deadline(TIMEOUT), Some(first));
+
+            // The head is in: no deadline while it is answered, whatever comes in.
+            state.head_read();
+            assert_eq!(state.deadline(TIMEOUT), None);
+            client.write_all(b"G").await.unwrap();
+            watched.read_exact(&mut byte).await.unwrap();
+            assert_eq!(state.deadline(TIMEOUT), None, "a pipelined byte");
+
+            // The answer goes out: idle, and the wait starts again from now.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            watched.write_all(b"HTTP/1.1 200 OK\r\n").await.unwrap();
+            assert!(state.is_idle());
+            let second = state.deadline(TIMEOUT).expect("waiting for the next head");
+            assert!(
+                second >= first + Duration::from_millis(20),
+                "{second:?} {first:?}"
+            );
+            // More of the same answer does not move it again.
+            watched.write_all(b"\r\n").await.unwrap();
+            assert_eq!(state.deadline(TIMEOUT), Some(second));
+
+            // A byte of the next head: mid-request again, same deadline.
+            client.write_all(b"G").await.unwrap();
+            watched.read_exact(&mut byte).await.unwrap();
+            assert!(!state.is_idle());
+            assert_eq!(state.deadline(TIMEOUT), Some(second));
+        });
+    }
+
+    #[test]
+    fn a_connection_waiting_for_a_head_is_cut_off_after_the_timeout_and_not_before() {
+        runtime().block_on(async {
+            let state = State::new();
+            let timeout = Duration::from_millis(100);
+            let started = Instant::now();
+            let ended = with_header_timeout(pending(), &state, timeout).await;
+            assert!(matches!(ended, Err(Cut::HeaderTimeout)));
+            assert!(started.elapsed() >= timeout, "{:?}", started.elapsed());
+        });
+    }
+
+    #[test]
+    fn a_request_being_answered_is_not_cut_off() {
+        runtime().block_on(async {
+            let state = State::new();
+            state.head_read();
+            let timeout = Duration::from_millis(50);
+            let serving = with_header_timeout(pending(), &state, timeout);
+            // Several timeouts pass: the timer fires, looks, and waits again.
+            let outcome = tokio::time::timeout(8 * timeout, serving).await;
+            assert!(outcome.is_err(), "cut off while answering");
+        });
+    }
+
+    #[test]
+    fn the_connection_s_own_end_is_passed_on() {
+        runtime().block_on(async {
+            let state = State::new();
+            let ended = with_header_timeout(async { Ok(()) }, &state, TIMEOUT).await;
+            assert!(ended.is_ok());
+        });
+    }
+}
