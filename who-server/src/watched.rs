@@ -141,6 +141,8 @@ impl<T: AsyncRead + Unpin> AsyncRead for Watched<T> {
     }
 }
 
+// Not vectored: server.rs sets hyper's `writev(false)`, so answers go out
+// through `poll_write`, and tokio's default `poll_write_vectored` calls it.
 impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<T> {
     fn poll_write(
         mut self: Pin<&mut Self>,
@@ -150,20 +152,6 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<T> {
         let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
         self.wrote(&polled);
         polled
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
-        self.wrote(&polled);
-        polled
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
