@@ -1,14 +1,20 @@
-//! A connection that remembers whether it is between requests, so that the
+//! A connection that remembers where it is between requests, so that the
 //! header timeout closing an idle keep-alive connection (routine) is told
-//! apart from a client that stalled mid-head (worth counting).
+//! apart from a client that stalled mid-head (worth counting), and the
+//! header timeout itself: one timer per connection, where hyper's own
+//! (`header_read_timeout`) boxes a new timer and puts it on tokio's timer
+//! wheel for every request (README, "Build choices, measured").
 
+use std::future::Future;
 use std::io;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
+use std::pin::{pin, Pin};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering::Relaxed};
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::Instant;
 
 // The state starts at 0: nothing came in yet, and a client that says
 // nothing is cut off, not idle.
@@ -16,16 +22,86 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 const MID_REQUEST: u8 = 1;
 /// An answer went out and nothing came in since.
 const IDLE: u8 = 2;
+/// A whole head was read and its request is being answered: no deadline.
+const ANSWERING: u8 = 3;
 
-#[derive(Clone, Default)]
-pub struct State(Arc<AtomicU8>);
+#[derive(Clone)]
+pub struct State(Arc<Inner>);
+
+struct Inner {
+    phase: AtomicU8,
+    /// When the connection began to wait for a head (accepted, or its last
+    /// answer went out), in nanoseconds since `start`.
+    waiting_since: AtomicU64,
+    start: Instant,
+}
 
 impl State {
+    fn new() -> State {
+        State(Arc::new(Inner {
+            phase: AtomicU8::new(0),
+            waiting_since: AtomicU64::new(0),
+            start: Instant::now(),
+        }))
+    }
+
     /// True once an answer went out and no byte of another request came in.
     /// hyper may have read a pipelined request's first bytes together with
     /// the previous one; a client stalling there is taken for idle.
     pub fn is_idle(&self) -> bool {
-        self.0.load(Relaxed) == IDLE
+        self.0.phase.load(Relaxed) == IDLE
+    }
+
+    /// A whole request head was read (hyper calls the service): the header
+    /// timeout stops until the answer goes out.
+    pub fn head_read(&self) {
+        self.0.phase.store(ANSWERING, Relaxed);
+    }
+
+    /// When the head being waited for must be in, or `None` while a
+    /// request is answered.
+    fn deadline(&self, timeout: Duration) -> Option<Instant> {
+        if self.0.phase.load(Relaxed) == ANSWERING {
+            return None;
+        }
+        let since = Duration::from_nanos(self.0.waiting_since.load(Relaxed));
+        Some(self.0.start + since + timeout)
+    }
+}
+
+/// Why a connection ended early.
+pub enum Cut {
+    /// hyper's error.
+    Error(hyper::Error),
+    /// No whole request head within the header timeout.
+    HeaderTimeout,
+}
+
+/// Runs `connection` until it ends, or until a client took longer than
+/// `timeout` to send a request head, counted from the accept or from the
+/// last answer as hyper's own header timeout does, idle keep-alive time
+/// included. Dropping the connection closes it. The timer is reset only when
+/// it fires, at most once per `timeout`, never per request.
+pub async fn with_header_timeout(
+    connection: impl Future<Output = Result<(), hyper::Error>>,
+    state: &State,
+    timeout: Duration,
+) -> Result<(), Cut> {
+    let mut connection = pin!(connection);
+    let timer = tokio::time::sleep(timeout);
+    let mut timer = pin!(timer);
+    loop {
+        tokio::select! {
+            // The connection first: an answer due is not cut off.
+            biased;
+            ended = &mut connection => return ended.map_err(Cut::Error),
+            () = &mut timer => match state.deadline(timeout) {
+                Some(deadline) if deadline <= Instant::now() => return Err(Cut::HeaderTimeout),
+                Some(deadline) => timer.as_mut().reset(deadline),
+                // Answering: look again one timeout from now.
+                None => timer.as_mut().reset(Instant::now() + timeout),
+            },
+        }
     }
 }
 
@@ -36,7 +112,7 @@ pub struct Watched<T> {
 
 impl<T> Watched<T> {
     pub fn new(inner: T) -> (Watched<T>, State) {
-        let state = State::default();
+        let state = State::new();
         let watched = Watched {
             inner,
             state: state.clone(),
@@ -54,12 +130,19 @@ impl<T: AsyncRead + Unpin> AsyncRead for Watched<T> {
         let before = buf.filled().len();
         let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
         if buf.filled().len() > before {
-            self.state.0.store(MID_REQUEST, Relaxed);
+            // A pipelined head read while the previous one is answered
+            // leaves the phase as it is: the answer restarts the wait.
+            let phase = &self.state.0.phase;
+            if phase.load(Relaxed) != ANSWERING {
+                phase.store(MID_REQUEST, Relaxed);
+            }
         }
         polled
     }
 }
 
+// Not vectored: server.rs sets hyper's `writev(false)`, so answers go out
+// through `poll_write`, and tokio's default `poll_write_vectored` calls it.
 impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<T> {
     fn poll_write(
         mut self: Pin<&mut Self>,
@@ -69,20 +152,6 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<T> {
         let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
         self.wrote(&polled);
         polled
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
-        self.wrote(&polled);
-        polled
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -97,9 +166,106 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<T> {
 impl<T> Watched<T> {
     fn wrote(&self, polled: &Poll<io::Result<usize>>) {
         if let Poll::Ready(Ok(n)) = polled {
-            if *n > 0 {
-                self.state.0.store(IDLE, Relaxed);
+            // The first write of an answer starts the wait for the next
+            // head: one clock read per answer.
+            if *n > 0 && self.state.0.phase.swap(IDLE, Relaxed) != IDLE {
+                let since = self.state.0.start.elapsed().as_nanos();
+                self.state.0.waiting_since.store(since as u64, Relaxed);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::future::pending;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    const TIMEOUT: Duration = Duration::from_secs(10);
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn the_wait_for_a_head_starts_at_the_accept_and_again_at_each_answer_not_at_each_byte() {
+        runtime().block_on(async {
+            let (server, mut client) = tokio::io::duplex(64);
+            let (mut watched, state) = Watched::new(server);
+            assert!(!state.is_idle(), "nothing came in yet: not idle");
+            let first = state.deadline(TIMEOUT).expect("waiting for a head");
+            assert!(first <= Instant::now() + TIMEOUT);
+
+            // A byte of a head: the deadline stays where it was.
+            client.write_all(b"G").await.unwrap();
+            let mut byte = [0u8; 1];
+            watched.read_exact(&mut byte).await.unwrap();
+            assert!(!state.is_idle());
+            assert_eq!(state.deadline(TIMEOUT), Some(first));
+
+            // The head is in: no deadline while it is answered, whatever comes in.
+            state.head_read();
+            assert_eq!(state.deadline(TIMEOUT), None);
+            client.write_all(b"G").await.unwrap();
+            watched.read_exact(&mut byte).await.unwrap();
+            assert_eq!(state.deadline(TIMEOUT), None, "a pipelined byte");
+
+            // The answer goes out: idle, and the wait starts again from now.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            watched.write_all(b"HTTP/1.1 200 OK\r\n").await.unwrap();
+            assert!(state.is_idle());
+            let second = state.deadline(TIMEOUT).expect("waiting for the next head");
+            assert!(
+                second >= first + Duration::from_millis(20),
+                "{second:?} {first:?}"
+            );
+            // More of the same answer does not move it again.
+            watched.write_all(b"\r\n").await.unwrap();
+            assert_eq!(state.deadline(TIMEOUT), Some(second));
+
+            // A byte of the next head: mid-request again, same deadline.
+            client.write_all(b"G").await.unwrap();
+            watched.read_exact(&mut byte).await.unwrap();
+            assert!(!state.is_idle());
+            assert_eq!(state.deadline(TIMEOUT), Some(second));
+        });
+    }
+
+    #[test]
+    fn a_connection_waiting_for_a_head_is_cut_off_after_the_timeout_and_not_before() {
+        runtime().block_on(async {
+            let state = State::new();
+            let timeout = Duration::from_millis(100);
+            let started = Instant::now();
+            let ended = with_header_timeout(pending(), &state, timeout).await;
+            assert!(matches!(ended, Err(Cut::HeaderTimeout)));
+            assert!(started.elapsed() >= timeout, "{:?}", started.elapsed());
+        });
+    }
+
+    #[test]
+    fn a_request_being_answered_is_not_cut_off() {
+        runtime().block_on(async {
+            let state = State::new();
+            state.head_read();
+            let timeout = Duration::from_millis(50);
+            let serving = with_header_timeout(pending(), &state, timeout);
+            // Several timeouts pass: the timer fires, looks, and waits again.
+            let outcome = tokio::time::timeout(8 * timeout, serving).await;
+            assert!(outcome.is_err(), "cut off while answering");
+        });
+    }
+
+    #[test]
+    fn the_connection_s_own_end_is_passed_on() {
+        runtime().block_on(async {
+            let state = State::new();
+            let ended = with_header_timeout(async { Ok(()) }, &state, TIMEOUT).await;
+            assert!(ended.is_ok());
+        });
     }
 }

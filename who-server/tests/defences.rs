@@ -90,3 +90,40 @@ fn an_oversized_request_head_is_refused_and_the_server_keeps_serving() {
     );
     assert_eq!(http_get(&app.url("/health")).0, 200);
 }
+
+#[test]
+fn the_header_timeout_counts_from_the_last_answer_so_a_busy_keep_alive_connection_is_not_cut_off() {
+    // The timer is one per connection and re-armed from the last answer
+    // when it fires (watched.rs): requests every 100 ms for three timeouts
+    // must all be answered on the one connection.
+    let timeout = Duration::from_millis(500);
+    let app = spawn_app_with(with_header_timeout(timeout));
+    let mut client = TcpStream::connect(app.addr).unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let started = Instant::now();
+    let mut answered = 0;
+    while started.elapsed() < 3 * timeout {
+        client
+            .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let mut answer = [0u8; 512];
+        let n = client.read(&mut answer).unwrap();
+        let answer = String::from_utf8_lossy(&answer[..n]);
+        assert!(
+            answer.starts_with("HTTP/1.1 200 OK") && answer.ends_with("ok"),
+            "request {answered}: {answer:?}"
+        );
+        answered += 1;
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Then idle: cut off one timeout after the last answer, not before.
+    let idle_since = Instant::now();
+    read_until_closed(&mut client, Duration::from_secs(5));
+    let waited = idle_since.elapsed();
+    assert!(
+        waited >= timeout - Duration::from_millis(100),
+        "cut off too early, {waited:?} after the last answer ({answered} answered)"
+    );
+}
