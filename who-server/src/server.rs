@@ -8,13 +8,13 @@ use std::time::Duration;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use socket2::{Domain, Socket, Type};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+use crate::drain::Drain;
 use crate::log::{Counters, Kind};
-use crate::routes;
+use crate::routes::{self, App, Endpoints};
 use crate::watched::{State, Watched};
 
 /// Everything the server can be told; the binary fills it from its flags.
@@ -30,6 +30,8 @@ pub struct Config {
     pub max_connections: usize,
     /// How long in-flight requests may run on after a shutdown signal.
     pub drain_timeout: Duration,
+    /// What the endpoints serve and allow (routes.rs).
+    pub endpoints: Endpoints,
 }
 
 impl Default for Config {
@@ -40,6 +42,7 @@ impl Default for Config {
             header_timeout: Duration::from_secs(10),
             max_connections: 1024,
             drain_timeout: Duration::from_secs(5),
+            endpoints: Endpoints::default(),
         }
     }
 }
@@ -51,6 +54,7 @@ pub struct Server {
     connections: Arc<Semaphore>,
     drain_timeout: Duration,
     counters: Arc<Counters>,
+    app: Arc<App>,
 }
 
 impl Server {
@@ -78,6 +82,7 @@ impl Server {
             .max_buf_size(8192)
             .max_headers(64);
         let connections = Arc::new(Semaphore::new(config.max_connections.max(1)));
+        let app = Arc::new(App::new(config.endpoints.clone())?);
         let listeners = listen_workers(config.bind, config.port, workers.max(1))?;
         Ok(listeners
             .into_iter()
@@ -87,6 +92,7 @@ impl Server {
                 connections: connections.clone(),
                 drain_timeout: config.drain_timeout,
                 counters: counters.clone(),
+                app: app.clone(),
             })
             .collect())
     }
@@ -100,7 +106,7 @@ impl Server {
     /// runtime that polls it; fails only if the socket cannot join it.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> io::Result<()> {
         let listener = TcpListener::from_std(self.listener)?;
-        let graceful = GracefulShutdown::new();
+        let graceful = Drain::new();
         let mut shutdown = pin!(shutdown);
         loop {
             // Take a connection slot before accepting, so that past the cap
@@ -126,9 +132,14 @@ impl Server {
                 () = &mut shutdown => break,
             };
             let (stream, state) = Watched::new(stream);
-            let service = service_fn(move |req| routes::handle(req, remote));
-            let connection =
-                graceful.watch(self.http.serve_connection(TokioIo::new(stream), service));
+            let app = self.app.clone();
+            let service = service_fn(move |req| routes::handle(req, remote, app.clone()));
+            // Upgrades for /echo's WebSocket.
+            let connection = graceful.watch(
+                self.http
+                    .serve_connection(TokioIo::new(stream), service)
+                    .with_upgrades(),
+            );
             let counters = self.counters.clone();
             tokio::spawn(async move {
                 if let Err(e) = connection.await {
