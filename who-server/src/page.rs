@@ -16,7 +16,7 @@ use hyper::{Method, Version};
 
 use crate::info;
 
-/// The most of a request body the page echoes; the rest is not read.
+/// The most of a request body the page echoes; the rest is read and dropped.
 pub const BODY_CAP: usize = 64 * 1024;
 
 pub fn render(

@@ -302,15 +302,13 @@ fn env_wanted<B>(req: &Request<B>, app: &App) -> Option<bool> {
     (!wanted || app.endpoints.expose_env).then_some(wanted)
 }
 
-/// Up to `cap` bytes of the body; what comes later, or after
-/// `BODY_TIMEOUT`, is not read.
+/// Up to `cap` bytes of the body. The rest is read and dropped, so that
+/// the client, still sending, reads the answer rather than a reset; a body
+/// that takes longer than `BODY_TIMEOUT` is cut there.
 async fn read_capped(mut body: Incoming, cap: usize) -> Vec<u8> {
     let mut bytes = Vec::new();
     let read = async {
-        while bytes.len() < cap {
-            let Some(Ok(frame)) = body.frame().await else {
-                break;
-            };
+        while let Some(Ok(frame)) = body.frame().await {
             if let Ok(data) = frame.into_data() {
                 let room = cap - bytes.len();
                 bytes.extend_from_slice(&data[..data.len().min(room)]);
