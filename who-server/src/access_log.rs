@@ -36,15 +36,19 @@ pub fn line(at: SystemTime, entry: &Entry) -> String {
         Some(value) => format!("{:?}", String::from_utf8_lossy(value)),
         None => "-".to_owned(),
     };
+    // Integers only: formatting a float would pull ~20 KB of float
+    // printing into the binary.
+    let micros = entry.took.as_micros();
     format!(
-        "{} {} {forwarded} {} {} {} {} {:.3}ms",
+        "{} {} {forwarded} {} {} {} {} {}.{:03}ms",
         humantime::format_rfc3339_millis(at),
         entry.remote,
         entry.method,
         entry.path,
         entry.status,
         entry.bytes,
-        entry.took.as_secs_f64() * 1000.0
+        micros / 1000,
+        micros % 1000
     )
 }
 

@@ -1,56 +1,84 @@
-//! `/echo`: WebSocket echo, as whoami's (text and binary messages sent
-//! back as they came), on fastwebsockets over hyper's upgrade. Pings are
-//! answered and a close is returned by the library; a frame over
-//! [`MAX_FRAME`] closes the connection with 1009 (message too big).
+//! `/echo`: WebSocket echo, as whoami's: text and binary messages sent back
+//! as they came. tokio-websockets, server side only, over hyper's upgrade:
+//! it answers pings and returns a close itself, and refuses a message over
+//! [`MAX_MESSAGE`] with a close 1009 (message too big). Chosen over
+//! fastwebsockets, which links a random generator for client masking that
+//! a server never uses (README, "Build choices, measured").
 
-use fastwebsockets::upgrade::{is_upgrade_request, upgrade, UpgradeFut};
-use fastwebsockets::{Frame, OpCode, WebSocketError};
-use hyper::{Request, Response};
+use base64::Engine;
+use futures_util::{SinkExt, StreamExt};
+use hyper::header::{
+    HeaderValue, CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION,
+    UPGRADE,
+};
+use hyper::upgrade::OnUpgrade;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio_websockets::{Limits, ServerBuilder};
 
-/// The largest frame taken. A fragmented message may be longer: it is
-/// echoed fragment by fragment, so nothing holds more than a frame.
-pub const MAX_FRAME: usize = 64 * 1024;
+/// The largest message echoed, whole or in fragments: the most one
+/// connection makes the server hold.
+pub const MAX_MESSAGE: usize = 64 * 1024;
+
+/// RFC 6455's GUID, appended to the client's key for the accept hash.
+const GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 /// The 101 answer, with the echo spawned to run once the upgrade is done;
 /// `Err` holds the one-line reason when the request is no WebSocket handshake.
 pub fn start<B>(req: &mut Request<B>) -> Result<Response<()>, &'static str> {
-    if !is_upgrade_request(req) {
+    let headers = req.headers();
+    let has = |name, token: &str| {
+        headers.get_all(name).iter().any(|value: &HeaderValue| {
+            value
+                .to_str()
+                .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+        })
+    };
+    if !(has(CONNECTION, "upgrade") && has(UPGRADE, "websocket")) {
         return Err("expected a WebSocket handshake (Connection: Upgrade, Upgrade: websocket)");
     }
-    let (response, upgraded) = upgrade(req).map_err(|e| match e {
-        WebSocketError::MissingSecWebSocketKey => "the WebSocket handshake lacks Sec-WebSocket-Key",
-        _ => "the WebSocket handshake needs Sec-WebSocket-Version: 13",
-    })?;
-    tokio::spawn(echo(upgraded));
-    Ok(response.map(|_| ()))
+    if headers
+        .get(SEC_WEBSOCKET_VERSION)
+        .map(HeaderValue::as_bytes)
+        != Some(b"13")
+    {
+        return Err("the WebSocket handshake needs Sec-WebSocket-Version: 13");
+    }
+    let Some(key) = headers.get(SEC_WEBSOCKET_KEY) else {
+        return Err("the WebSocket handshake lacks Sec-WebSocket-Key");
+    };
+    let mut sha1 = sha1_smol::Sha1::new();
+    sha1.update(key.as_bytes());
+    sha1.update(GUID.as_bytes());
+    let accept = base64::engine::general_purpose::STANDARD.encode(sha1.digest().bytes());
+    let Some(upgrade) = req.extensions_mut().remove::<OnUpgrade>() else {
+        return Err("this connection cannot be upgraded");
+    };
+    tokio::spawn(echo(upgrade));
+    let mut response = Response::new(());
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let headers = response.headers_mut();
+    headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
+    headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+    // Base64 is always a valid header value.
+    if let Ok(accept) = HeaderValue::from_str(&accept) {
+        headers.insert(SEC_WEBSOCKET_ACCEPT, accept);
+    }
+    Ok(response)
 }
 
-async fn echo(upgraded: UpgradeFut) {
-    let Ok(mut ws) = upgraded.await else { return };
-    ws.set_max_message_size(MAX_FRAME);
-    loop {
-        let frame = match ws.read_frame().await {
-            Ok(frame) => frame,
-            Err(WebSocketError::FrameTooLarge) => {
-                let reason = format!("frame over {MAX_FRAME} bytes");
-                let _ = ws.write_frame(Frame::close(1009, reason.as_bytes())).await;
-                return;
-            }
-            // The client went away or broke the protocol: nothing to answer.
-            Err(_) => return,
-        };
-        match frame.opcode {
-            // Frame by frame, fragments as they came: a long message never
-            // has to be held whole.
-            OpCode::Text | OpCode::Binary | OpCode::Continuation => {
-                let reply = Frame::new(frame.fin, frame.opcode, None, frame.payload);
-                if ws.write_frame(reply).await.is_err() {
-                    return;
-                }
-            }
-            // The library has answered the close already.
-            OpCode::Close => return,
-            _ => {}
+async fn echo(upgrade: OnUpgrade) {
+    let Ok(upgraded) = upgrade.await else { return };
+    let limits = Limits::default().max_payload_len(Some(MAX_MESSAGE));
+    let mut ws = ServerBuilder::new()
+        .limits(limits)
+        .serve(TokioIo::new(upgraded));
+    // After an error (a message over the cap among them) the next poll
+    // sends the close the library queued, then ends.
+    while let Some(message) = ws.next().await {
+        let Ok(message) = message else { continue };
+        if (message.is_text() || message.is_binary()) && ws.send(message).await.is_err() {
+            return;
         }
     }
 }

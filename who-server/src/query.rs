@@ -35,7 +35,7 @@ pub fn go_duration(text: &str) -> Result<Duration, &'static str> {
     if rest.is_empty() {
         return Err(BAD);
     }
-    let mut nanos: u128 = 0;
+    let mut nanos: u64 = 0;
     while !rest.is_empty() {
         let (whole, after) = split_digits(rest);
         let (fraction, after) = match after.strip_prefix('.') {
@@ -49,7 +49,7 @@ pub fn go_duration(text: &str) -> Result<Duration, &'static str> {
             .find(|c: char| c == '.' || c.is_ascii_digit())
             .unwrap_or(after.len());
         let (unit, after) = after.split_at(unit_end);
-        let scale: u128 = match unit {
+        let scale: u64 = match unit {
             "ns" => 1,
             "us" | "µs" | "μs" => 1_000,
             "ms" => 1_000_000,
@@ -58,24 +58,27 @@ pub fn go_duration(text: &str) -> Result<Duration, &'static str> {
             "h" => 3_600_000_000_000,
             _ => return Err(BAD),
         };
-        // Twenty digits and more overflow u64 nanoseconds in any unit.
-        if whole.len() > 20 {
-            return Err(TOO_LONG);
+        // u64 arithmetic, checked: u128 would pull in its division routines.
+        let whole = match whole {
+            "" => Some(0),
+            digits => digits.parse::<u64>().ok(),
+        };
+        // Digit by digit, each worth a tenth of the last: the sum stays
+        // under `scale`, and what is finer than a nanosecond drops out.
+        let mut step = scale;
+        let mut fraction_nanos = 0u64;
+        for digit in fraction.bytes() {
+            step /= 10;
+            fraction_nanos += u64::from(digit - b'0') * step;
         }
-        let whole: u128 = whole.parse().unwrap_or(0);
-        let mut part = 0u128;
-        let mut divisor = 1u128;
-        // Past 18 digits a fraction adds less than a nanosecond.
-        for digit in fraction.bytes().take(18) {
-            part = part * 10 + u128::from(digit - b'0');
-            divisor *= 10;
-        }
-        nanos += whole * scale + part * scale / divisor;
+        nanos = whole
+            .and_then(|whole| whole.checked_mul(scale))
+            .and_then(|n| n.checked_add(fraction_nanos))
+            .and_then(|n| n.checked_add(nanos))
+            .ok_or(TOO_LONG)?;
         rest = after;
     }
-    u64::try_from(nanos)
-        .map(Duration::from_nanos)
-        .map_err(|_| TOO_LONG)
+    Ok(Duration::from_nanos(nanos))
 }
 
 const TOO_LONG: &str = "is too long";

@@ -527,7 +527,7 @@ mod websocket {
     }
 
     #[test]
-    fn a_frame_over_the_cap_closes_with_1009_and_the_server_goes_on() {
+    fn a_message_over_the_cap_closes_with_1009_and_the_server_goes_on() {
         let app = spawn_app();
         run(async {
             let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/echo", app.addr))
@@ -539,7 +539,7 @@ mod websocket {
             match ws.next().await {
                 Some(Ok(Message::Close(Some(frame)))) => {
                     assert_eq!(frame.code, CloseCode::Size);
-                    assert_eq!(frame.reason.as_str(), "frame over 65536 bytes");
+                    assert_eq!(frame.reason.as_str(), "max length: 65536");
                 }
                 other => panic!("expected a close 1009, got {other:?}"),
             }
