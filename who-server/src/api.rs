@@ -6,8 +6,9 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
+use hyper::header::HeaderValue;
 use hyper::http::request::Parts;
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 use crate::{info, page};
 
@@ -19,8 +20,8 @@ struct Data<'a> {
     ip: &'a [String],
     /// Go's `Request.Header`: canonical names, each with all its values;
     /// Go moves `Host` out of it into `host`.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    headers: BTreeMap<String, Vec<Cow<'a, str>>>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", serialize_with = "lossy")]
+    headers: BTreeMap<String, Vec<&'a HeaderValue>>,
     #[serde(skip_serializing_if = "str::is_empty")]
     url: &'a str,
     #[serde(skip_serializing_if = "str::is_empty")]
@@ -36,15 +37,8 @@ struct Data<'a> {
 pub fn describe(parts: &Parts, remote: SocketAddr, name: Option<&str>, env: bool) -> String {
     let hostname = info::hostname();
     let addresses = info::addresses();
-    let mut headers: BTreeMap<String, Vec<Cow<str>>> = BTreeMap::new();
-    for (name, value) in parts.headers.iter() {
-        if name != hyper::header::HOST {
-            headers
-                .entry(page::canonical(name))
-                .or_default()
-                .push(String::from_utf8_lossy(value.as_bytes()));
-        }
-    }
+    let mut headers = page::headers(parts);
+    headers.remove("Host");
     let environ = if env {
         std::env::vars_os()
             .map(|(k, v)| {
@@ -71,4 +65,18 @@ pub fn describe(parts: &Parts, remote: SocketAddr, name: Option<&str>, env: bool
     // Go's json.Encoder ends each value with a newline.
     json.push('\n');
     json
+}
+
+/// Header values as JSON strings; bytes that are not UTF-8 become U+FFFD.
+fn lossy<S: Serializer>(
+    headers: &BTreeMap<String, Vec<&HeaderValue>>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_map(headers.iter().map(|(name, values)| {
+        let values: Vec<Cow<str>> = values
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()))
+            .collect();
+        (name, values)
+    }))
 }

@@ -63,10 +63,19 @@ fn read_hostname() -> Bytes {
 }
 
 fn read_addresses() -> Arc<[String]> {
-    let mut interfaces = if_addrs::get_if_addrs().unwrap_or_default();
-    // Stable: within an interface, the kernel's order (IPv4 before IPv6).
-    interfaces.sort_by_key(|interface| interface.index);
-    interfaces.iter().map(|i| i.ip().to_string()).collect()
+    let interfaces = if_addrs::get_if_addrs().unwrap_or_default();
+    // By index, and within an interface in the kernel's order (IPv4 before
+    // IPv6): an insertion of each after those with a lower or equal index.
+    // A handful of interfaces; a library sort would cost kilobytes of code.
+    let mut ordered: Vec<(Option<u32>, String)> = Vec::with_capacity(interfaces.len());
+    for interface in &interfaces {
+        let at = ordered
+            .iter()
+            .rposition(|(index, _)| *index <= interface.index)
+            .map_or(0, |i| i + 1);
+        ordered.insert(at, (interface.index, interface.ip().to_string()));
+    }
+    ordered.into_iter().map(|(_, ip)| ip).collect()
 }
 
 #[cfg(test)]

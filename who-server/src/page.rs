@@ -7,10 +7,13 @@
 //! the request's in `\r\n`, as whoami's do.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::SocketAddr;
 
-use hyper::header::{HeaderName, CONNECTION, CONTENT_LENGTH, HOST, TRANSFER_ENCODING, USER_AGENT};
+use hyper::header::{
+    HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, HOST, TRANSFER_ENCODING, USER_AGENT,
+};
 use hyper::http::request::Parts;
 use hyper::{Method, Version};
 
@@ -62,17 +65,19 @@ pub fn render(
             let _ = write!(page, "Content-Length: {length}\r\n");
         }
     }
-    for (name, value) in sorted_headers(parts) {
+    for (name, values) in headers(parts) {
         if matches!(
-            name.as_ref(),
+            name.as_str(),
             "Host" | "User-Agent" | "Content-Length" | "Transfer-Encoding" | "Trailer"
         ) {
             continue;
         }
-        page.extend_from_slice(name.as_bytes());
-        page.extend_from_slice(b": ");
-        page.extend_from_slice(value);
-        page.extend_from_slice(b"\r\n");
+        for value in values {
+            page.extend_from_slice(name.as_bytes());
+            page.extend_from_slice(b": ");
+            page.extend_from_slice(value.as_bytes());
+            page.extend_from_slice(b"\r\n");
+        }
     }
     page.extend_from_slice(b"\r\n");
     page.extend_from_slice(body);
@@ -120,17 +125,16 @@ fn content_length(parts: &Parts) -> u64 {
         .unwrap_or(0)
 }
 
-/// Every header with its name as Go's `CanonicalMIMEHeaderKey` writes it
-/// (`User-Agent`), sorted by that name; a name's values keep their order.
+/// Every header by its name as Go's `CanonicalMIMEHeaderKey` writes it
+/// (`User-Agent`), names sorted, each name's values in the order they came.
 /// HTTP/1 parsing in hyper keeps no original case that a handler can read
 /// (its case map is private), and whoami shows Go's canonical names.
-pub fn sorted_headers(parts: &Parts) -> Vec<(String, &[u8])> {
-    let mut headers: Vec<(String, &[u8])> = parts
-        .headers
-        .iter()
-        .map(|(name, value)| (canonical(name), value.as_bytes()))
-        .collect();
-    headers.sort_by(|a, b| a.0.cmp(&b.0));
+/// A map, not a sort: the page and `/api` share its code.
+pub fn headers(parts: &Parts) -> BTreeMap<String, Vec<&HeaderValue>> {
+    let mut headers: BTreeMap<String, Vec<&HeaderValue>> = BTreeMap::new();
+    for (name, value) in parts.headers.iter() {
+        headers.entry(canonical(name)).or_default().push(value);
+    }
     headers
 }
 

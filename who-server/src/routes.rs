@@ -287,10 +287,7 @@ async fn wait<B>(req: &Request<B>, app: &App) -> Result<(), String> {
     let duration = query::go_duration(text).map_err(|why| format!("wait={text} {why}"))?;
     let max = app.endpoints.max_wait;
     if duration > max {
-        return Err(format!(
-            "wait={text} is over --max-wait, {}",
-            humantime::format_duration(max)
-        ));
+        return Err(format!("wait={text} is over --max-wait, {max:?}"));
     }
     tokio::time::sleep(duration).await;
     Ok(())
