@@ -130,6 +130,15 @@ mod tests {
     }
 
     #[test]
+    fn the_middle_goes_out_64_kib_at_a_time() {
+        let mut pattern = Pattern::new(3 << 20);
+        let lengths: Vec<usize> = (0..4)
+            .map(|_| pattern.next_chunk().unwrap().len())
+            .collect();
+        assert_eq!(lengths, [1, 65536, 65536, 65536]);
+    }
+
+    #[test]
     fn the_size_is_known_before_the_first_byte() {
         let pattern = Pattern::new(5000);
         assert_eq!(pattern.size_hint().exact(), Some(5000));
