@@ -130,6 +130,12 @@ mod tests {
     }
 
     #[test]
+    fn every_answer_shares_one_block_of_64_kib_and_one_period() {
+        assert_eq!(block().len(), CHUNK + 27);
+        assert!(std::ptr::eq(block(), block()));
+    }
+
+    #[test]
     fn the_middle_goes_out_64_kib_at_a_time() {
         let mut pattern = Pattern::new(3 << 20);
         let lengths: Vec<usize> = (0..4)
