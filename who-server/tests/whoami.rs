@@ -547,3 +547,150 @@ mod websocket {
         assert_eq!(http_get(&app.url("/who")).0, 200);
     }
 }
+
+/// The page of one raw request, from the blank line after the answer's head.
+fn page_of(app: &TestApp, request: &[u8]) -> String {
+    let answer = String::from_utf8(exchange(app.addr, request)).unwrap();
+    let (head, page) = answer.split_once("\r\n\r\n").unwrap();
+    // HTTP/1.0 requests are answered in HTTP/1.0.
+    assert!(
+        head.starts_with("HTTP/1.") && head[8..].starts_with(" 200 OK"),
+        "{head}"
+    );
+    page.to_owned()
+}
+
+/// The request as the page echoes it: from the request line on.
+fn echoed(page: &str, request_line: &str) -> String {
+    page[page.find(request_line).unwrap_or_else(|| panic!("{page}"))..].to_owned()
+}
+
+#[test]
+fn the_page_says_content_length_0_for_a_post_without_a_body_and_nothing_for_a_get() {
+    let app = spawn_app();
+    let page = page_of(
+        &app,
+        b"POST /whoami HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(
+        echoed(&page, "POST"),
+        "POST /whoami HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    let page = page_of(
+        &app,
+        b"GET /whoami HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(
+        echoed(&page, "GET"),
+        "GET /whoami HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
+    );
+}
+
+#[test]
+fn the_page_says_transfer_encoding_chunked_and_echoes_the_body_whole() {
+    let app = spawn_app();
+    let page = page_of(
+        &app,
+        b"PUT /whoami HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+    );
+    assert_eq!(
+        echoed(&page, "PUT"),
+        "PUT /whoami HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nabcde"
+    );
+}
+
+#[test]
+fn an_http_1_0_request_without_connection_is_shown_with_connection_close_as_go_does() {
+    let app = spawn_app();
+    let page = page_of(&app, b"GET /whoami HTTP/1.0\r\nHost: h\r\n\r\n");
+    assert_eq!(
+        echoed(&page, "GET"),
+        "GET /whoami HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
+    );
+}
+
+#[test]
+fn an_absolute_target_gives_its_host_and_only_its_path() {
+    let app = spawn_app();
+    let page = page_of(
+        &app,
+        b"GET http://example.test/whoami?q=1 HTTP/1.1\r\nHost: other\r\nConnection: close\r\n\r\n",
+    );
+    assert!(
+        page.contains("GET /whoami?q=1 HTTP/1.1\r\nHost: example.test\r\n"),
+        "{page}"
+    );
+}
+
+#[test]
+fn a_wait_of_exactly_max_wait_is_served() {
+    let app = app_with(Endpoints {
+        max_wait: Duration::from_millis(50),
+        ..Endpoints::default()
+    });
+    assert_eq!(http_get(&app.url("/who?wait=50ms")).0, 200);
+}
+
+#[test]
+fn other_methods_on_the_fixed_paths_get_405_with_what_is_allowed() {
+    let app = app_with(Endpoints {
+        allow_health_override: true,
+        ..Endpoints::default()
+    });
+    for (method, path, allow) in [
+        ("PUT", "/health", "GET, HEAD, POST"),
+        ("POST", "/echo", "GET"),
+        ("POST", "/", "GET, HEAD"),
+        ("DELETE", "/bench", "GET, HEAD"),
+        ("POST", "/data", "GET, HEAD"),
+    ] {
+        let (status, headers, _) = call(ureq::request(method, &app.url(path)));
+        assert_eq!(status, 405, "{method} {path}");
+        assert_eq!(header(&headers, "allow"), Some(allow), "{method} {path}");
+    }
+}
+
+#[test]
+fn a_websocket_handshake_without_version_13_or_a_key_is_400_with_its_reason() {
+    let app = spawn_app();
+    let upgrade = "GET /echo HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n";
+    for (extra, reason) in [
+        (
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n",
+            "the WebSocket handshake needs Sec-WebSocket-Version: 13\n",
+        ),
+        (
+            "Sec-WebSocket-Version: 13\r\n",
+            "the WebSocket handshake lacks Sec-WebSocket-Key\n",
+        ),
+    ] {
+        let request = format!("{upgrade}{extra}Connection: close\r\n\r\n");
+        let answer = String::from_utf8(exchange(app.addr, request.as_bytes())).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+        assert!(answer.ends_with(reason), "{answer}");
+    }
+}
+
+#[test]
+fn the_websocket_handshake_answers_rfc_6455s_accept_key() {
+    let app = spawn_app();
+    let mut stream = std::net::TcpStream::connect(app.addr).unwrap();
+    use std::io::{Read, Write};
+    stream
+        .write_all(b"GET /echo HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+        .unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut head = [0u8; 512];
+    let n = stream.read(&mut head).unwrap();
+    let head = String::from_utf8_lossy(&head[..n]);
+    assert!(
+        head.starts_with("HTTP/1.1 101 Switching Protocols\r\n"),
+        "{head}"
+    );
+    assert!(
+        head.contains("sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"),
+        "{head}"
+    );
+}
