@@ -422,3 +422,47 @@ fn without_colours(log: &str) -> String {
     }
     plain
 }
+
+/// Polls the container's health until it is `status`, for at most `limit`.
+fn wait_for_health(container: &Container, status: &str, limit: Duration) {
+    let start = Instant::now();
+    let mut now = String::new();
+    while start.elapsed() < limit {
+        now = container.field("{{.State.Health.Status}}");
+        if now == status {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("container health is {now:?} after {limit:?}, expected {status:?}");
+}
+
+#[test]
+fn who_rust_with_allow_health_override_goes_unhealthy_on_post_503_and_back_on_post_200() {
+    // WHO_IMAGE: a build under another tag (TAG_PREFIX) instead of who:rust.
+    let image = std::env::var("WHO_IMAGE").unwrap_or_else(|_| "who:rust".to_owned());
+    let container = Container::run(&[
+        "-p",
+        "127.0.0.1::8080",
+        "--health-interval",
+        "1s",
+        "--health-retries",
+        "1",
+        &image,
+        "--allow-health-override",
+    ]);
+    let base = format!("http://127.0.0.1:{}", container.published_port());
+    container.wait_until_serving(&format!("{base}/health"), Duration::from_secs(20));
+    container.wait_until_healthy(Duration::from_secs(20));
+    let post = |status: &str| {
+        ureq::post(&format!("{base}/health"))
+            .timeout(Duration::from_secs(5))
+            .send_string(status)
+            .unwrap_or_else(|e| panic!("POST {status} to /health: {e}"))
+            .status()
+    };
+    assert_eq!(post("503"), 200);
+    wait_for_health(&container, "unhealthy", Duration::from_secs(20));
+    assert_eq!(post("200"), 200);
+    wait_for_health(&container, "healthy", Duration::from_secs(20));
+}

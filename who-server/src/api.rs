@@ -1,46 +1,82 @@
-//! `GET /api`: what the server knows about itself and the request, in the
-//! spirit of traefik/whoami.
+//! `/api`: traefik/whoami's JSON (v1.11.0, `apiHandler`), field for field
+//! and in its order: compact, one line, empty fields left out as Go's
+//! `omitempty` leaves them out.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
-use hyper::Request;
-use serde::Serialize;
+use hyper::header::HeaderValue;
+use hyper::http::request::Parts;
+use serde::{Serialize, Serializer};
+
+use crate::{info, page};
 
 #[derive(Serialize)]
-struct Description<'a> {
-    hostname: String,
-    /// This machine's or container's addresses, loopback included.
-    ip: Vec<String>,
-    remote_addr: String,
+#[serde(rename_all = "camelCase")]
+struct Data<'a> {
+    hostname: Cow<'a, str>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    ip: &'a [String],
+    /// Go's `Request.Header`: canonical names, each with all its values;
+    /// Go moves `Host` out of it into `host`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", serialize_with = "lossy")]
+    headers: BTreeMap<String, Vec<&'a HeaderValue>>,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    url: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    host: Cow<'a, str>,
     method: &'a str,
-    path: &'a str,
-    /// Header names as received (lower-case in HTTP/1 parsing), each with all its values.
-    headers: BTreeMap<&'a str, Vec<String>>,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    name: &'a str,
+    remote_addr: String,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    environ: BTreeMap<String, String>,
 }
 
-pub fn describe<B>(req: &Request<B>, remote: SocketAddr, hostname: String) -> String {
-    let mut headers: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for (name, value) in req.headers() {
-        headers
-            .entry(name.as_str())
-            .or_default()
-            .push(String::from_utf8_lossy(value.as_bytes()).into_owned());
-    }
-    let description = Description {
-        hostname,
-        ip: addresses(),
-        remote_addr: remote.to_string(),
-        method: req.method().as_str(),
-        path: req.uri().path(),
+pub fn describe(parts: &Parts, remote: SocketAddr, name: Option<&str>, env: bool) -> String {
+    let hostname = info::hostname();
+    let addresses = info::addresses();
+    let mut headers = page::headers(parts);
+    headers.remove("Host");
+    let environ = if env {
+        std::env::vars_os()
+            .map(|(k, v)| {
+                let (k, v) = (k.to_string_lossy(), v.to_string_lossy());
+                (k.into_owned(), v.into_owned())
+            })
+            .collect()
+    } else {
+        BTreeMap::new()
+    };
+    let data = Data {
+        hostname: String::from_utf8_lossy(&hostname),
+        ip: &addresses,
         headers,
+        url: page::request_uri(parts),
+        host: page::host(parts),
+        method: parts.method.as_str(),
+        name: name.unwrap_or(""),
+        remote_addr: page::remote_addr(remote).to_string(),
+        environ,
     };
     // Serializing strings and maps of strings cannot fail.
-    serde_json::to_string_pretty(&description).unwrap_or_default()
+    let mut json = serde_json::to_string(&data).unwrap_or_default();
+    // Go's json.Encoder ends each value with a newline.
+    json.push('\n');
+    json
 }
 
-fn addresses() -> Vec<String> {
-    if_addrs::get_if_addrs()
-        .map(|interfaces| interfaces.iter().map(|i| i.ip().to_string()).collect())
-        .unwrap_or_default()
+/// Header values as JSON strings; bytes that are not UTF-8 become U+FFFD.
+fn lossy<S: Serializer>(
+    headers: &BTreeMap<String, Vec<&HeaderValue>>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_map(headers.iter().map(|(name, values)| {
+        let values: Vec<Cow<str>> = values
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()))
+            .collect();
+        (name, values)
+    }))
 }

@@ -3,14 +3,25 @@
 //! The binary is a thin shell around [`Server`]: tests start the same server
 //! in-process on port 0, through the same code path as production.
 
+mod access_log;
 mod api;
 pub mod check;
+mod data;
 pub mod descriptors;
+mod drain;
+mod echo;
+mod info;
 pub mod log;
+mod page;
+mod query;
 mod routes;
 mod server;
 mod shutdown;
 mod watched;
 
+pub use routes::{Endpoints, Root};
 pub use server::{Config, Server};
+
+/// `--max-data`'s parser, for the binary's flags.
+pub use query::byte_count;
 pub use shutdown::Stopper;

@@ -3,17 +3,21 @@ use std::process::ExitCode;
 use std::thread;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
-use who_server::{check, descriptors, Config, Server};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use hyper::header::{HeaderName, HeaderValue};
+use who_server::{byte_count, check, descriptors, Config, Endpoints, Root, Server};
 
 /// GET /who answers the hostname of the machine or container.
 ///
 /// Endpoints: / (hello), /who (hostname), /health (ok), /api (JSON about the
-/// server and the request).
+/// server and the request), and traefik/whoami's: /whoami (its text page),
+/// /bench, /data, /echo (WebSocket).
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
-    /// Port to listen on (0 picks a free one).
+    /// Port to listen on (0 picks a free one); WHOAMI_PORT_NUMBER is read
+    /// too, after PORT.
     #[arg(short, long, env = "PORT", default_value_t = 8080)]
     port: u16,
     /// Address to listen on [default: every interface, IPv6 and IPv4].
@@ -32,16 +36,44 @@ struct Cli {
     /// [default: the CPUs available, as a container's CPU quota allows].
     #[arg(long, env = "WORKERS", value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     workers: Option<u16>,
-    /// Errors caused by clients are summed up in one line per kind this often.
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = positive_duration)]
-    log_interval: Duration,
-    #[command(subcommand)]
-    command: Option<Command>,
     /// After SIGTERM or SIGINT, how long /health answers 503 while every
     /// other request and new connection is still served, before the drain
     /// (a second signal skips it). For replicas behind a load balancer.
     #[arg(long, env = "WHO_SHUTDOWN_DELAY", value_name = "DURATION", default_value = "0s", value_parser = duration)]
     shutdown_delay: Duration,
+    /// Errors caused by clients are summed up in one line per kind this often.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = positive_duration)]
+    log_interval: Duration,
+    /// What / and unknown paths serve: hello (the Hello World line, 404)
+    /// or whoami (traefik/whoami's text page).
+    #[arg(long, env = "WHO_ROOT", value_name = "hello|whoami", default_value = "hello", value_parser = root)]
+    root: Root,
+    /// A name for this replica, on the text page and in /api; WHOAMI_NAME
+    /// is read too, after WHO_NAME.
+    #[arg(long, env = "WHO_NAME")]
+    name: Option<String>,
+    /// The largest /data answer (binary units: 512KB, 1GiB).
+    #[arg(long, value_name = "BYTES", default_value = "1GiB", value_parser = byte_count)]
+    max_data: u64,
+    /// The longest ?wait= a request may ask for.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration)]
+    max_wait: Duration,
+    /// Let POST /health set the status it answers (anyone who reaches the
+    /// port could take this replica out of its load balancer).
+    #[arg(long)]
+    allow_health_override: bool,
+    /// Let ?env=true show the environment (it may hold secrets).
+    #[arg(long)]
+    expose_env: bool,
+    /// Add this header to every answer; repeatable.
+    #[arg(long, value_name = "'NAME: VALUE'", value_parser = response_header)]
+    response_header: Vec<(HeaderName, HeaderValue)>,
+    /// One line per request on stdout: time, client, X-Forwarded-For,
+    /// method, path, status, bytes, duration.
+    #[arg(long)]
+    access_log: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
 }
 
 #[derive(Subcommand)]
@@ -57,7 +89,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse();
     if let Some(Command::Check { url, timeout }) = &cli.command {
         return match check::check(url, *timeout) {
             Ok(()) => ExitCode::SUCCESS,
@@ -82,6 +114,16 @@ fn main() -> ExitCode {
         workers,
         log_interval: cli.log_interval,
         shutdown_delay: cli.shutdown_delay,
+        endpoints: Endpoints {
+            root: cli.root,
+            name: cli.name,
+            max_data: cli.max_data,
+            max_wait: cli.max_wait,
+            allow_health_override: cli.allow_health_override,
+            expose_env: cli.expose_env,
+            response_headers: cli.response_header,
+            access_log: cli.access_log,
+        },
     };
     // Everything that can fail does so before the `listening on` line.
     let served = Server::bind(&config).and_then(|server| {
@@ -92,6 +134,53 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(format_args!("{e}")),
     }
+}
+
+/// The flags, with whoami's variables read where ours are not set, so that
+/// a compose file written for traefik/whoami works unchanged.
+fn parse() -> Cli {
+    let mut command = Cli::command();
+    let matches = command.get_matches_mut();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if matches.value_source("port") == Some(ValueSource::DefaultValue) {
+        if let Some(port) = std::env::var_os("WHOAMI_PORT_NUMBER") {
+            let port = port.to_string_lossy();
+            cli.port = port.parse().unwrap_or_else(|_| {
+                command
+                    .error(
+                        clap::error::ErrorKind::ValueValidation,
+                        format!("WHOAMI_PORT_NUMBER={port:?} is not a port number (0-65535)"),
+                    )
+                    .exit()
+            });
+        }
+    }
+    if cli.name.is_none() {
+        cli.name = std::env::var("WHOAMI_NAME")
+            .ok()
+            .filter(|name| !name.is_empty());
+    }
+    cli
+}
+
+fn root(text: &str) -> Result<Root, String> {
+    match text {
+        "hello" => Ok(Root::Hello),
+        "whoami" => Ok(Root::Whoami),
+        _ => Err("expected hello or whoami".to_owned()),
+    }
+}
+
+/// `'X-Replica: a'`, as curl's -H takes it.
+fn response_header(text: &str) -> Result<(HeaderName, HeaderValue), String> {
+    let (name, value) = text
+        .split_once(':')
+        .ok_or("expected 'NAME: VALUE', with a colon")?;
+    let name = HeaderName::from_bytes(name.trim().as_bytes())
+        .map_err(|_| format!("{:?} is not a header name", name.trim()))?;
+    let value = HeaderValue::from_str(value.trim())
+        .map_err(|_| format!("{:?} is not a header value", value.trim()))?;
+    Ok((name, value))
 }
 
 /// The CPUs this process may use: affinity and a container's CPU quota count.

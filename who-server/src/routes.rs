@@ -1,70 +1,424 @@
-use std::convert::Infallible;
-use std::net::SocketAddr;
+//! The endpoints: one `match` on method and path. The seeds' contract
+//! (`/` Hello World, `/who` the bare hostname, unknown paths 404) holds
+//! unless `--root whoami`, where `/` and every unmatched path serve
+//! traefik/whoami's text page; its other endpoints are served either way.
 
-use http_body_util::Full;
-use hyper::body::{Bytes, Incoming};
-use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE};
+use std::convert::Infallible;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU16, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt, Either, Full};
+use hyper::body::{Body as _, Bytes, Incoming};
+use hyper::header::{
+    HeaderMap, HeaderName, HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_LENGTH,
+    CONTENT_TYPE,
+};
 use hyper::{Method, Request, Response, StatusCode};
 
-use crate::api;
+use crate::access_log::{AccessLog, Entry};
+use crate::data::Pattern;
+use crate::server::Slot;
 use crate::shutdown::Draining;
+use crate::{api, echo, info, page, query};
 
 /// The Go web demo's line (`fmt.Fprintln`, hence the newline), with Rust.
 const HELLO: &str = "Hello World from Rust in minimal Docker container\n";
 const TEXT: &str = "text/plain; charset=utf-8";
 const JSON: &str = "application/json";
+/// A client that sends a body slower than this gets the page with what came.
+const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What `/` and unmatched paths serve.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Root {
+    /// The seeds' contract: `/` says Hello World, unknown paths 404.
+    #[default]
+    Hello,
+    /// traefik/whoami's: the text page for `/` and every unmatched path.
+    Whoami,
+}
+
+/// The endpoints' settings; the binary fills them from its flags.
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    pub root: Root,
+    /// whoami's `-name`: the page's first line and `/api`'s `name`.
+    pub name: Option<String>,
+    /// The largest `/data` answer, in bytes.
+    pub max_data: u64,
+    /// The longest `?wait=`.
+    pub max_wait: Duration,
+    /// POST `/health` sets the status it answers; off, anyone who reaches
+    /// the port could take the replica out of its load balancer.
+    pub allow_health_override: bool,
+    /// `?env=true` shows the environment, which may hold secrets.
+    pub expose_env: bool,
+    /// Added to every answer.
+    pub response_headers: Vec<(HeaderName, HeaderValue)>,
+    /// One line per request on stdout.
+    pub access_log: bool,
+}
+
+impl Default for Endpoints {
+    fn default() -> Self {
+        Endpoints {
+            root: Root::Hello,
+            name: None,
+            max_data: 1 << 30,
+            max_wait: Duration::from_secs(30),
+            allow_health_override: false,
+            expose_env: false,
+            response_headers: Vec::new(),
+            access_log: false,
+        }
+    }
+}
+
+/// What every worker shares: the settings, the health status that POST
+/// `/health` sets, and the access log.
+pub struct App {
+    endpoints: Endpoints,
+    health: AtomicU16,
+    log: Option<AccessLog>,
+}
+
+impl App {
+    /// Starts the access log's thread if it is asked for.
+    pub fn new(endpoints: Endpoints) -> io::Result<App> {
+        let log = match endpoints.access_log {
+            true => Some(AccessLog::start()?),
+            false => None,
+        };
+        Ok(App {
+            endpoints,
+            health: AtomicU16::new(200),
+            log,
+        })
+    }
+}
+
+/// A whole answer, or `/data`'s stream.
+pub type Body = Either<Full<Bytes>, Pattern>;
 
 /// One request in, one response out. hyper drops the body of HEAD answers
 /// itself, so HEAD is served wherever GET is.
 pub async fn handle(
     req: Request<Incoming>,
     remote: SocketAddr,
-) -> Result<Response<Full<Bytes>>, Infallible> {
-    let path = req.uri().path();
-    if !matches!(path, "/" | "/who" | "/health" | "/api") {
-        return Ok(respond(StatusCode::NOT_FOUND, TEXT, "404 page not found\n"));
-    }
-    if !matches!(*req.method(), Method::GET | Method::HEAD) {
-        let mut response = respond(
-            StatusCode::METHOD_NOT_ALLOWED,
-            TEXT,
-            "405 method not allowed\n",
-        );
-        response
-            .headers_mut()
-            .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+    app: Arc<App>,
+    slot: Slot,
+) -> Result<Response<Body>, Infallible> {
+    let Some(log) = &app.log else {
+        let mut response = route(req, remote, &app, slot).await;
+        add_headers(&mut response, &app.endpoints);
         return Ok(response);
-    }
-    Ok(match path {
-        "/" => respond(StatusCode::OK, TEXT, HELLO),
-        // The same bytes as the Go original: the bare hostname, no newline.
-        "/who" => respond(StatusCode::OK, TEXT, hostname()),
-        "/health" if req.extensions().get::<Draining>().is_some() => {
-            respond(StatusCode::SERVICE_UNAVAILABLE, TEXT, "shutting down")
-        }
-        "/health" => respond(StatusCode::OK, TEXT, "ok"),
-        _ => respond(
-            StatusCode::OK,
-            JSON,
-            api::describe(&req, remote, hostname()),
-        ),
-    })
+    };
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let forwarded_for = req.headers().get("x-forwarded-for").cloned();
+    let mut response = route(req, remote, &app, slot).await;
+    add_headers(&mut response, &app.endpoints);
+    log.record(&Entry {
+        remote: page::remote_addr(remote),
+        forwarded_for: forwarded_for.as_ref().map(HeaderValue::as_bytes),
+        method: method.as_str(),
+        path: &path,
+        status: response.status().as_u16(),
+        bytes: match method {
+            Method::HEAD => 0,
+            _ => response.body().size_hint().exact().unwrap_or(0),
+        },
+        took: started.elapsed(),
+    });
+    Ok(response)
 }
 
-/// The hostname, or `unknown` as the Go original answers when the lookup fails.
-pub fn hostname() -> String {
-    hostname::get()
-        .ok()
-        .and_then(|name| name.into_string().ok())
-        .unwrap_or_else(|| "unknown".to_owned())
+/// `slot` is the connection's place under the cap, which `/echo`'s
+/// WebSocket keeps once the connection is upgraded.
+async fn route(
+    mut req: Request<Incoming>,
+    remote: SocketAddr,
+    app: &App,
+    slot: Slot,
+) -> Response<Body> {
+    let whoami_root = app.endpoints.root == Root::Whoami;
+    let health_override = app.endpoints.allow_health_override;
+    match (req.method(), req.uri().path()) {
+        (&Method::GET | &Method::HEAD, "/bench") => bench(reuse(&mut req)),
+        (&Method::GET | &Method::HEAD, "/") if !whoami_root => {
+            let headers = reuse(&mut req);
+            respond_in(
+                headers,
+                StatusCode::OK,
+                TEXT,
+                Bytes::from_static(HELLO.as_bytes()),
+            )
+        }
+        // The same bytes as the Go original: the bare hostname, no newline.
+        (&Method::GET | &Method::HEAD, "/who") => match wait(&req, app).await {
+            Ok(()) => no_store(respond_in(
+                reuse(&mut req),
+                StatusCode::OK,
+                TEXT,
+                info::hostname(),
+            )),
+            Err(reason) => bad_request(reason),
+        },
+        // Once stopping, 503 whatever was set: load balancers take the
+        // replica out while it still serves everything else.
+        (&Method::GET | &Method::HEAD, "/health")
+            if req.extensions().get::<Draining>().is_some() =>
+        {
+            no_store(respond(
+                StatusCode::SERVICE_UNAVAILABLE,
+                TEXT,
+                Bytes::from_static(b"shutting down"),
+            ))
+        }
+        (&Method::GET | &Method::HEAD, "/health") => match wait(&req, app).await {
+            Ok(()) => health(reuse(&mut req), app),
+            Err(reason) => bad_request(reason),
+        },
+        (&Method::POST, "/health") if health_override => set_health(req, app).await,
+        (&Method::GET | &Method::HEAD, "/data") => data(&req, app).await,
+        (&Method::GET, "/echo") => match echo::start(&mut req, slot) {
+            Ok(switching) => switching.map(|()| Either::Left(Full::default())),
+            Err(reason) => bad_request(reason.to_owned()),
+        },
+        // whoami answers these two whatever the method: they describe it.
+        (_, "/api") => api(req, remote, app).await,
+        (_, "/whoami") => whoami(req, remote, app).await,
+        (_, "/health") if health_override => not_allowed("GET, HEAD, POST"),
+        (_, "/bench" | "/who" | "/health" | "/data") => not_allowed("GET, HEAD"),
+        (_, "/echo") => not_allowed("GET"),
+        (_, "/") if !whoami_root => not_allowed("GET, HEAD"),
+        _ if whoami_root => whoami(req, remote, app).await,
+        _ => respond(
+            StatusCode::NOT_FOUND,
+            TEXT,
+            Bytes::from_static(b"404 page not found\n"),
+        ),
+    }
+}
+
+/// whoami's `1`, with nothing that costs: no wait, no cache header.
+fn bench(headers: HeaderMap) -> Response<Body> {
+    respond_in(
+        headers,
+        StatusCode::OK,
+        "text/plain",
+        Bytes::from_static(b"1"),
+    )
+}
+
+fn health(headers: HeaderMap, app: &App) -> Response<Body> {
+    let status = StatusCode::from_u16(app.health.load(Relaxed)).unwrap_or(StatusCode::OK);
+    let body = match status {
+        StatusCode::OK => "ok",
+        _ => status.canonical_reason().unwrap_or(""),
+    };
+    no_store(respond_in(
+        headers,
+        status,
+        TEXT,
+        Bytes::from_static(body.as_bytes()),
+    ))
+}
+
+async fn set_health(req: Request<Incoming>, app: &App) -> Response<Body> {
+    // A status code is 3 digits; more than this is not one.
+    let body = read_capped(req.into_body(), 16).await;
+    let text = String::from_utf8_lossy(&body);
+    let text = text.trim();
+    match text.parse::<u16>() {
+        Ok(code @ 100..=599) => {
+            app.health.store(code, Relaxed);
+            no_store(respond(
+                StatusCode::OK,
+                TEXT,
+                format!("health status set to {code}\n"),
+            ))
+        }
+        _ => bad_request(format!(
+            "the body must be a status code from 100 to 599, got {text:?}"
+        )),
+    }
+}
+
+async fn data(req: &Request<Incoming>, app: &App) -> Response<Body> {
+    if let Err(reason) = wait(req, app).await {
+        return bad_request(reason);
+    }
+    let query = req.uri().query();
+    let size_text = query::param(query, "size").unwrap_or("");
+    // whoami's default when size is missing: 1.
+    let size = match size_text {
+        "" => Ok(1),
+        text => text.parse::<u64>(),
+    };
+    let Ok(size) = size else {
+        return bad_request(format!("size={size_text} is not a whole number from 0 up"));
+    };
+    let unit_text = query::param(query, "unit");
+    let Some(unit) = query::unit(unit_text) else {
+        return bad_request(format!(
+            "unit={} is not KB, MB, GB or TB (1024-based; none means bytes)",
+            unit_text.unwrap_or("")
+        ));
+    };
+    let max = app.endpoints.max_data;
+    let Some(bytes) = size.checked_mul(unit).filter(|&bytes| bytes <= max) else {
+        return bad_request(format!(
+            "size={size_text} unit={} is over --max-data, {max} bytes",
+            unit_text.unwrap_or("")
+        ));
+    };
+    let mut response = Response::new(Either::Right(Pattern::new(bytes)));
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(TEXT));
+    headers.insert(CONTENT_LENGTH, HeaderValue::from(bytes));
+    if query::is_true(query::param(query, "attachment")) {
+        headers.insert(CONTENT_DISPOSITION, HeaderValue::from_static("attachment"));
+    }
+    no_store(response)
+}
+
+async fn api(req: Request<Incoming>, remote: SocketAddr, app: &App) -> Response<Body> {
+    if let Err(reason) = wait(&req, app).await {
+        return bad_request(reason);
+    }
+    let Some(env) = env_wanted(&req, app) else {
+        return respond(
+            StatusCode::FORBIDDEN,
+            TEXT,
+            Bytes::from_static(b"env=true needs --expose-env: environments hold secrets\n"),
+        );
+    };
+    let (parts, _) = req.into_parts();
+    let json = api::describe(&parts, remote, app.endpoints.name.as_deref(), env);
+    no_store(respond(StatusCode::OK, JSON, json))
+}
+
+async fn whoami(req: Request<Incoming>, remote: SocketAddr, app: &App) -> Response<Body> {
+    if let Err(reason) = wait(&req, app).await {
+        return bad_request(reason);
+    }
+    let Some(env) = env_wanted(&req, app) else {
+        return respond(
+            StatusCode::FORBIDDEN,
+            TEXT,
+            Bytes::from_static(b"env=true needs --expose-env: environments hold secrets\n"),
+        );
+    };
+    let (parts, body) = req.into_parts();
+    let body = read_capped(body, page::BODY_CAP).await;
+    let text = page::render(&parts, &body, remote, app.endpoints.name.as_deref(), env);
+    no_store(respond(StatusCode::OK, TEXT, text))
+}
+
+/// `?wait=100ms`: sleeps, at most `--max-wait`. A shutdown does not wait
+/// for it: the drain timeout cuts it off with the connection.
+async fn wait<B>(req: &Request<B>, app: &App) -> Result<(), String> {
+    let Some(text) = query::param(req.uri().query(), "wait") else {
+        return Ok(());
+    };
+    let duration = query::go_duration(text).map_err(|why| format!("wait={text} {why}"))?;
+    let max = app.endpoints.max_wait;
+    if duration > max {
+        return Err(format!("wait={text} is over --max-wait, {max:?}"));
+    }
+    tokio::time::sleep(duration).await;
+    Ok(())
+}
+
+/// `?env=true`: the environment; `None` when `--expose-env` forbids it.
+fn env_wanted<B>(req: &Request<B>, app: &App) -> Option<bool> {
+    let wanted = query::is_true(query::param(req.uri().query(), "env"));
+    (!wanted || app.endpoints.expose_env).then_some(wanted)
+}
+
+/// Up to `cap` bytes of the body. The rest is read and dropped, so that
+/// the client, still sending, reads the answer rather than a reset; a body
+/// that takes longer than `BODY_TIMEOUT` is cut there.
+async fn read_capped(mut body: Incoming, cap: usize) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    let read = async {
+        while let Some(Ok(frame)) = body.frame().await {
+            if let Ok(data) = frame.into_data() {
+                let room = cap - bytes.len();
+                bytes.extend_from_slice(&data[..data.len().min(room)]);
+            }
+        }
+    };
+    let _ = tokio::time::timeout(BODY_TIMEOUT, read).await;
+    bytes
+}
+
+fn add_headers(response: &mut Response<Body>, endpoints: &Endpoints) {
+    for (name, value) in &endpoints.response_headers {
+        response.headers_mut().append(name.clone(), value.clone());
+    }
+}
+
+/// For every answer that describes this server or the request: a caching
+/// proxy must never answer for a replica.
+fn no_store(mut response: Response<Body>) -> Response<Body> {
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn not_allowed(allow: &'static str) -> Response<Body> {
+    let mut response = respond(
+        StatusCode::METHOD_NOT_ALLOWED,
+        TEXT,
+        Bytes::from_static(b"405 method not allowed\n"),
+    );
+    response
+        .headers_mut()
+        .insert(ALLOW, HeaderValue::from_static(allow));
+    response
+}
+
+/// A 400 with its reason, one line.
+fn bad_request(mut reason: String) -> Response<Body> {
+    reason.push('\n');
+    respond(StatusCode::BAD_REQUEST, TEXT, reason)
 }
 
 fn respond(
     status: StatusCode,
     content_type: &'static str,
     body: impl Into<Bytes>,
-) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(body.into()));
+) -> Response<Body> {
+    respond_in(HeaderMap::new(), status, content_type, body)
+}
+
+/// The request's header map, emptied, for its answer: hyper reads the next
+/// request's headers into the map of the last answer, so on a keep-alive
+/// connection one map goes round and the cheap paths allocate nothing
+/// (tests/allocations.rs). A new map would allocate its table and entries
+/// on the first insert, every request.
+fn reuse(req: &mut Request<Incoming>) -> HeaderMap {
+    let mut headers = std::mem::take(req.headers_mut());
+    headers.clear();
+    headers
+}
+
+/// An answer whose headers go into `headers` (see [`reuse`]).
+fn respond_in(
+    headers: HeaderMap,
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> Response<Body> {
+    let mut response = Response::new(Either::Left(Full::new(body.into())));
+    *response.headers_mut() = headers;
     *response.status_mut() = status;
     response
         .headers_mut()

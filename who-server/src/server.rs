@@ -8,21 +8,20 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use http_body_util::Full;
-use hyper::body::{Bytes, Incoming};
+use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CONNECTION};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulShutdown;
 use socket2::{Domain, Socket, Type};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
 use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
 
+use crate::drain::Drain;
 use crate::log::{Counters, Kind, Writer};
-use crate::routes;
+use crate::routes::{self, App, Endpoints};
 use crate::shutdown::{self, Draining, Stopper};
 use crate::watched::{with_header_timeout, Cut, State, Watched};
 
@@ -47,6 +46,8 @@ pub struct Config {
     /// After the first stop request, how long `/health` answers 503 while
     /// everything else is still served, before the listener closes.
     pub shutdown_delay: Duration,
+    /// What the endpoints serve and allow (routes.rs).
+    pub endpoints: Endpoints,
 }
 
 impl Default for Config {
@@ -60,6 +61,7 @@ impl Default for Config {
             workers: 1,
             log_interval: Duration::from_secs(10),
             shutdown_delay: Duration::ZERO,
+            endpoints: Endpoints::default(),
         }
     }
 }
@@ -73,6 +75,7 @@ pub struct Server {
     runtimes: Vec<Runtime>,
     counters: Arc<Counters>,
     stopper: Stopper,
+    app: Arc<App>,
 }
 
 impl Server {
@@ -86,12 +89,15 @@ impl Server {
             .map_err(|e| context("cannot start the async runtime", e))?;
         let listener = listen(config.bind, config.port)
             .map_err(|e| context(&format!("cannot listen on {}", shown_address(config)), e))?;
+        let app = App::new(config.endpoints.clone())
+            .map_err(|e| context("cannot start the access log", e))?;
         Ok(Server {
             listener,
             config: config.clone(),
             runtimes,
             counters: Arc::default(),
             stopper: Stopper::new(),
+            app: Arc::new(app),
         })
     }
 
@@ -121,13 +127,14 @@ impl Server {
             mut runtimes,
             counters,
             stopper,
+            app,
         } = self;
         let addr = listener
             .local_addr()
             .map_err(|e| context("cannot read the listening address", e))?;
         let log = Writer::start(counters.clone(), config.log_interval)
             .map_err(|e| context("cannot start the log thread", e))?;
-        let shared = Arc::new(Shared::new(&config, counters));
+        let shared = Arc::new(Shared::new(&config, counters, app));
         // The stop request reaches the first runtime; this passes it on to all.
         let (close, closing) = watch::channel(false);
         let first = runtimes.remove(0);
@@ -203,10 +210,12 @@ struct Shared {
     header_timeout: Duration,
     drain_timeout: Duration,
     counters: Arc<Counters>,
+    /// What the endpoints serve and allow, and their shared state.
+    app: Arc<App>,
 }
 
 impl Shared {
-    fn new(config: &Config, counters: Arc<Counters>) -> Shared {
+    fn new(config: &Config, counters: Arc<Counters>, app: Arc<App>) -> Shared {
         let mut http = http1::Builder::new();
         // No timer, so no header timeout of hyper's (it would box a timer
         // per request): `with_header_timeout` keeps one per connection.
@@ -236,6 +245,7 @@ impl Shared {
             header_timeout: config.header_timeout,
             drain_timeout: config.drain_timeout,
             counters,
+            app,
         }
     }
 
@@ -244,7 +254,7 @@ impl Shared {
     /// and in `held`.
     fn serve(
         self: &Arc<Self>,
-        graceful: &GracefulShutdown,
+        graceful: &Drain,
         stream: TcpStream,
         remote: SocketAddr,
         permit: OwnedSemaphorePermit,
@@ -252,11 +262,18 @@ impl Shared {
     ) {
         let (stream, state) = Watched::new(stream);
         let (shared, answering) = (self.clone(), state.clone());
+        let slot: Slot = Arc::new(permit);
+        let held_by_requests = slot.clone();
         let service = service_fn(move |req| {
             answering.head_read();
-            shared.answer(req, remote)
+            shared.answer(req, remote, held_by_requests.clone())
         });
-        let connection = graceful.watch(self.http.serve_connection(TokioIo::new(stream), service));
+        // Upgrades for /echo's WebSocket.
+        let connection = graceful.watch(
+            self.http
+                .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades(),
+        );
         let (shared, mine) = (self.clone(), mine.clone());
         shared.held.fetch_add(1, Relaxed);
         mine.count.fetch_add(1, Relaxed);
@@ -267,7 +284,7 @@ impl Shared {
                 Err(Cut::HeaderTimeout) => count_header_timeout(&shared.counters, &state),
             }
             shared.held.fetch_sub(1, Relaxed);
-            drop(permit);
+            drop(slot);
             if mine.count.fetch_sub(1, Relaxed) == 1 {
                 mine.none.notify_waiters();
             }
@@ -281,12 +298,13 @@ impl Shared {
         &self,
         mut req: Request<Incoming>,
         remote: SocketAddr,
-    ) -> impl Future<Output = Result<Response<Full<Bytes>>, Infallible>> {
+        slot: Slot,
+    ) -> impl Future<Output = Result<Response<routes::Body>, Infallible>> {
         let draining = self.draining.load(Relaxed);
         if draining {
             req.extensions_mut().insert(Draining);
         }
-        let answer = routes::handle(req, remote);
+        let answer = routes::handle(req, remote, self.app.clone(), slot);
         async move {
             let mut response = answer.await?;
             if draining {
@@ -306,6 +324,10 @@ struct Held {
     /// Woken when the count falls to 0.
     none: Notify,
 }
+
+/// A connection's place under the cap, shared by its requests' handlers
+/// (an upgraded connection keeps it: routes.rs, echo.rs).
+pub(crate) type Slot = Arc<OwnedSemaphorePermit>;
 
 /// How long an idle keep-alive connection is given, once the drain starts,
 /// for a request that may be on its way (issue 24: measured in the README).
@@ -329,7 +351,7 @@ async fn work(
     mut closing: watch::Receiver<bool>,
 ) -> io::Result<()> {
     let listener = TcpListener::from_std(listener).map_err(|e| context("cannot serve", e))?;
-    let graceful = GracefulShutdown::new();
+    let graceful = Drain::new();
     let mine = Arc::new(Held::default());
     {
         let mut closed = pin!(closing.wait_for(|close| *close));

@@ -34,16 +34,12 @@ use who_server::{Config, Server, Stopper};
 /// Each path with the allocations (calls to `alloc`, `alloc_zeroed` and
 /// `realloc`) the server makes per request once warm. A path is one line.
 ///
-/// Every request, in the handler (routes.rs):
-/// - the response's `HeaderMap`, 32 + 624 bytes: `respond` inserts the
-///   content type into a new, empty map (its index table and its entries).
-///   hyper keeps each answer's map as the next request's, so a handler that
-///   clears the request's own map and answers with it allocates none;
-/// - on `/who`, `hostname()`: hostname::get's 256-byte buffer for uname's
-///   name, and 24 bytes when `Bytes::from` turns a `Vec` whose capacity is
-///   larger than its length into a shared buffer. A cached name, cloned
-///   as `Bytes`, costs none.
-const PATHS: &[(&str, u64)] = &[("/who", 4), ("/", 2), ("/health", 2)];
+/// None: the answer's headers go into the request's own map, emptied
+/// (routes.rs, `reuse`), which hyper reads the next request into, so one
+/// map goes round per connection; the hostname is a cached `Bytes`
+/// (info.rs), cloned by a reference count. A new map per answer cost 2
+/// (its index table and its entries), `hostname::get` per request 2 more.
+const PATHS: &[(&str, u64)] = &[("/who", 0), ("/", 0), ("/health", 0), ("/bench", 0)];
 
 /// Requests before counting: buffers, caches and the timer wheel settle.
 const WARM_UP: u64 = 200;

@@ -50,8 +50,8 @@ fn api_describes_the_server_and_the_request_as_json() {
     let api: serde_json::Value = response.into_json().unwrap();
     assert_eq!(api["hostname"], hostname());
     assert_eq!(api["method"], "GET");
-    assert_eq!(api["path"], "/api");
-    assert_eq!(api["headers"]["x-test"], serde_json::json!(["yes"]));
+    assert_eq!(api["url"], "/api?x=1");
+    assert_eq!(api["headers"]["X-Test"], serde_json::json!(["yes"]));
     assert!(
         api["ip"]
             .as_array()
@@ -60,7 +60,7 @@ fn api_describes_the_server_and_the_request_as_json() {
             .any(|ip| ip == "127.0.0.1"),
         "{api}"
     );
-    let remote = api["remote_addr"].as_str().unwrap();
+    let remote = api["remoteAddr"].as_str().unwrap();
     assert!(remote.starts_with("127.0.0.1:"), "{remote}");
 }
 

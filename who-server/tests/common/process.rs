@@ -4,13 +4,15 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::OwnedFd;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_who-server");
 
 pub struct Who {
     pub child: Child,
+    /// The rest of stdout after the `listening on` line (the access log).
+    pub stdout: BufReader<ChildStdout>,
     pub addr: SocketAddr,
     pub command: String,
 }
@@ -34,7 +36,8 @@ impl Who {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {shown}: {e}"));
         let mut line = String::new();
-        let _ = BufReader::new(child.stdout.take().expect("piped stdout")).read_line(&mut line);
+        let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+        let _ = stdout.read_line(&mut line);
         let addr = line
             .trim()
             .strip_prefix("listening on http://")
@@ -50,6 +53,7 @@ impl Who {
         };
         Who {
             child,
+            stdout,
             addr,
             command: shown,
         }

@@ -1,0 +1,57 @@
+//! hyper-util's `GracefulShutdown`, for connections that can be upgraded
+//! (`/echo`'s WebSocket): hyper-util watches only plain HTTP/1
+//! connections. The same design: every watched connection holds a
+//! receiver; `shutdown` tells them all to finish their request in flight
+//! and close, then waits until the last one has.
+
+use std::error::Error as StdError;
+use std::future::Future;
+use std::pin::pin;
+
+use hyper::body::{Body, Incoming};
+use hyper::rt::{Read, Write};
+use hyper::server::conn::http1::UpgradeableConnection;
+use hyper::service::HttpService;
+use tokio::sync::watch;
+
+pub struct Drain {
+    tx: watch::Sender<()>,
+}
+
+impl Drain {
+    pub fn new() -> Drain {
+        Drain {
+            tx: watch::channel(()).0,
+        }
+    }
+
+    /// The connection, closed gracefully once [`Drain::shutdown`] is called.
+    pub fn watch<I, S, B>(
+        &self,
+        conn: UpgradeableConnection<I, S>,
+    ) -> impl Future<Output = hyper::Result<()>>
+    where
+        S: HttpService<Incoming, ResBody = B>,
+        S::Error: Into<Box<dyn StdError + Send + Sync>>,
+        I: Read + Write + Unpin + Send + 'static,
+        B: Body + 'static,
+        B::Error: Into<Box<dyn StdError + Send + Sync>>,
+    {
+        let mut shutdown = self.tx.subscribe();
+        async move {
+            let mut conn = pin!(conn);
+            tokio::select! {
+                done = conn.as_mut() => return done,
+                _ = shutdown.changed() => conn.as_mut().graceful_shutdown(),
+            }
+            conn.await
+        }
+    }
+
+    /// Tells every watched connection to close after its request in
+    /// flight, and waits until all have.
+    pub async fn shutdown(self) {
+        let _ = self.tx.send(());
+        self.tx.closed().await;
+    }
+}

@@ -1,0 +1,112 @@
+//! What the server says about itself — hostname and addresses — read at
+//! most once a second per worker thread and shared in between.
+//!
+//! Reading them costs a `uname` and a `getifaddrs` (a netlink dump) and
+//! allocates; per request that made `/api` seven times dearer than `/who`.
+//! A hostname or address can change under a running container, so the
+//! cache is refreshed, lazily, when a request finds it older than a second.
+//! Each worker thread keeps its own: no lock on the request path.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hyper::body::Bytes;
+
+/// How stale what is served may be.
+const FRESH: Duration = Duration::from_secs(1);
+
+struct Cached<T> {
+    read: Option<(Instant, T)>,
+}
+
+impl<T: Clone> Cached<T> {
+    const fn new() -> Self {
+        Cached { read: None }
+    }
+
+    fn get(&mut self, now: Instant, read: impl FnOnce() -> T) -> T {
+        match &self.read {
+            Some((at, value)) if now.saturating_duration_since(*at) < FRESH => value.clone(),
+            _ => {
+                let value = read();
+                self.read = Some((now, value.clone()));
+                value
+            }
+        }
+    }
+}
+
+thread_local! {
+    static HOSTNAME: RefCell<Cached<Bytes>> = const { RefCell::new(Cached::new()) };
+    static ADDRESSES: RefCell<Cached<Arc<[String]>>> = const { RefCell::new(Cached::new()) };
+}
+
+/// The hostname, or `unknown` as the Go original answers when the lookup
+/// fails; a clone of a shared buffer, so no allocation once cached.
+pub fn hostname() -> Bytes {
+    HOSTNAME.with(|cache| cache.borrow_mut().get(Instant::now(), read_hostname))
+}
+
+/// Every interface address, loopback and link-local included, in the
+/// order Go's `net.Interfaces` gives them: by interface index.
+pub fn addresses() -> Arc<[String]> {
+    ADDRESSES.with(|cache| cache.borrow_mut().get(Instant::now(), read_addresses))
+}
+
+fn read_hostname() -> Bytes {
+    let name = hostname::get()
+        .ok()
+        .and_then(|name| name.into_string().ok())
+        .unwrap_or_else(|| "unknown".to_owned());
+    Bytes::from(name)
+}
+
+fn read_addresses() -> Arc<[String]> {
+    let interfaces = if_addrs::get_if_addrs().unwrap_or_default();
+    // By index, and within an interface in the kernel's order (IPv4 before
+    // IPv6): an insertion of each after those with a lower or equal index.
+    // A handful of interfaces; a library sort would cost kilobytes of code.
+    let mut ordered: Vec<(Option<u32>, String)> = Vec::with_capacity(interfaces.len());
+    for interface in &interfaces {
+        let at = ordered
+            .iter()
+            .rposition(|(index, _)| *index <= interface.index)
+            .map_or(0, |i| i + 1);
+        ordered.insert(at, (interface.index, interface.ip().to_string()));
+    }
+    ordered.into_iter().map(|(_, ip)| ip).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cached_value_is_read_again_only_once_a_second_has_passed() {
+        let mut cache = Cached::new();
+        let start = Instant::now();
+        let mut reads = 0;
+        let mut read = |n| {
+            reads += 1;
+            n
+        };
+        assert_eq!(cache.get(start, || read(1)), 1);
+        assert_eq!(cache.get(start + Duration::from_millis(999), || read(2)), 1);
+        assert_eq!(cache.get(start + FRESH, || read(3)), 3);
+        assert_eq!(cache.get(start + FRESH, || read(4)), 3);
+        assert_eq!(reads, 2);
+    }
+
+    #[test]
+    fn the_hostname_is_the_systems() {
+        let expected = hostname::get().unwrap().into_string().unwrap();
+        assert_eq!(hostname(), expected.as_bytes());
+        assert_eq!(hostname(), expected.as_bytes(), "and so is the cached one");
+    }
+
+    #[test]
+    fn the_addresses_include_loopback() {
+        assert!(addresses().iter().any(|ip| ip == "127.0.0.1"));
+    }
+}
