@@ -93,6 +93,42 @@ pub async fn warm(root: &Path, spec: &CatalogImage, prefix: &str, round: u32) ->
     elapsed
 }
 
+/// The stage of `spec`'s Dockerfile that does its build, when that build is
+/// the same for other images: its stage is `FROM <another stage> AS <its
+/// stage>` and no `ARG APP` makes the build its own (the naive Rust images'
+/// one `cargo build` stage, each image a command on top). Images with the
+/// same answer build the same thing: timed once. `None` otherwise.
+pub fn shared_stage(root: &Path, spec: &CatalogImage) -> Option<String> {
+    let text = std::fs::read_to_string(root.join("docker").join(&spec.dockerfile)).ok()?;
+    shared_stage_of(&text, &spec.stage).map(|stage| format!("{}:{stage}", spec.dockerfile))
+}
+
+fn shared_stage_of(dockerfile: &str, stage: &str) -> Option<String> {
+    let froms: Vec<(String, Option<String>)> = dockerfile
+        .lines()
+        .filter_map(|line| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            match words.as_slice() {
+                ["FROM", .., base, as_, name] if as_.eq_ignore_ascii_case("as") => {
+                    Some(((*base).to_owned(), Some((*name).to_owned())))
+                }
+                ["FROM", .., base] => Some(((*base).to_owned(), None)),
+                _ => None,
+            }
+        })
+        .collect();
+    if dockerfile.lines().any(|l| l.starts_with("ARG APP")) {
+        return None;
+    }
+    let (base, _) = froms
+        .iter()
+        .find(|(_, name)| name.as_deref() == Some(stage))?;
+    froms
+        .iter()
+        .any(|(_, name)| name.as_deref() == Some(base.as_str()))
+        .then(|| base.clone())
+}
+
 fn script(root: &Path) -> Command {
     let mut command = Command::new(root.join(SCRIPT));
     command.current_dir(root).kill_on_drop(true);
@@ -140,6 +176,27 @@ async fn copy_tree(root: &Path, to: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stages_on_one_build_stage_share_it() {
+        let naive = "ARG RUST_IMAGE=rust\nFROM ${RUST_IMAGE} AS build\nRUN cargo build\n\
+                     FROM build AS who\nCMD [\"who\"]\nFROM build AS hello\n";
+        assert_eq!(shared_stage_of(naive, "who").as_deref(), Some("build"));
+        assert_eq!(shared_stage_of(naive, "hello").as_deref(), Some("build"));
+        assert_eq!(
+            shared_stage_of(naive, "build"),
+            None,
+            "built FROM a base image"
+        );
+        let per_app =
+            "FROM golang AS builder\nARG APP=who\nFROM builder AS binaries\nFROM scratch\n";
+        assert_eq!(
+            shared_stage_of(per_app, "binaries"),
+            None,
+            "ARG APP: each its own"
+        );
+        assert_eq!(shared_stage_of(naive, "web"), None);
+    }
 
     #[test]
     fn the_comment_suits_the_language_and_is_never_the_same() {

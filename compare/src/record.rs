@@ -32,6 +32,18 @@ pub struct Report {
     /// when the run was complete.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_reached: Vec<String>,
+    /// The wall time of each phase of the run, in the order they ran, so
+    /// that the slow one shows; absent from runs before they were timed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub phases: Vec<PhaseTime>,
+}
+
+/// One phase of a run and how long it took, start to end.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PhaseTime {
+    /// `bases`, `builds`, `other-platform builds`, `facts`, `rounds`.
+    pub phase: String,
+    pub wall_ms: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -180,6 +192,12 @@ pub struct BuildTimes {
     /// to `warm_changed_file`, under a tag prefix.
     pub warm_ms: Figure,
     pub warm_changed_file: String,
+    /// The image whose builds these are, when this image's Dockerfile stage
+    /// is the same build as its (the naive Rust images: one `cargo build`
+    /// stage, a command each): timed once, by that image, and shared; this
+    /// one is built from its cache. Absent when the image's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_with: Option<String>,
 }
 
 /// Everything measured of one image under one CPU limit, over the rounds.
