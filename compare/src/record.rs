@@ -137,6 +137,12 @@ pub struct ImageRecord {
     /// environment declares (e.g. `GOLANG_VERSION`).
     pub bases: Vec<Base>,
     pub build: Option<BuildTimes>,
+    /// Figures of this image not measured by this run but by an earlier
+    /// one, on the same content (layers by digest, syft by the image's
+    /// layers), from compare's cache: field name → how. Absent when
+    /// everything was measured by this run (and in runs before the cache).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub reused: BTreeMap<String, String>,
     /// One entry per CPU setting, in the order of `settings.cpus`.
     pub runs: Vec<CpusRun>,
 }

@@ -16,7 +16,7 @@ use bollard::Docker;
 
 use crate::cli::Cli;
 use crate::docker::{MEMORY_BYTES, STOP_TIMEOUT_S};
-use crate::measure::{declared_versions, LayerCache, Measurer, Samples};
+use crate::measure::{declared_versions, Cache, Measurer, Samples, CACHE_DIR};
 use crate::progress::Progress;
 use crate::record::{Base, BuildTimes, Figure, ImageRecord, Phase, PhaseTime, Report, Settings};
 use crate::stats::ms;
@@ -114,7 +114,13 @@ pub async fn run(
         docker: docker.clone(),
         progress: progress.clone(),
         load,
-        cache: LayerCache::default(),
+        cache: std::sync::Arc::new(Cache::on_disk(
+            cli.cache
+                .clone()
+                .unwrap_or_else(|| cli.context.join(CACHE_DIR)),
+            cli.fresh,
+        )),
+        syft: crate::measure::sbom_version().await,
     };
     let phase = Instant::now();
     for i in 0..state.specs.len() {

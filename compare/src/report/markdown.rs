@@ -122,6 +122,23 @@ fn contents(md: &mut String, images: &[ImageRecord]) {
             }
         }
     }
+    let reused: Vec<String> = images
+        .iter()
+        .filter(|i| !i.reused.is_empty())
+        .map(|i| {
+            let fields: Vec<&str> = i.reused.keys().map(String::as_str).collect();
+            format!("{} ({})", i.tag, fields.join(", "))
+        })
+        .collect();
+    if !reused.is_empty() {
+        let _ = writeln!(
+            md,
+            "Taken from compare's cache, measured by an earlier run on the same content (layers \
+             by digest, syft by the image's layers; each image's `reused` in compare.json says \
+             how; `--fresh` measures all again): {}.\n",
+            reused.join("; ")
+        );
+    }
     for (leader, twins) in shared {
         let _ = writeln!(
             md,
