@@ -64,9 +64,16 @@ pub async fn cached(root: &Path, spec: &CatalogImage, prefix: &str) -> Result<Du
     timed(command, &spec.tag).await
 }
 
+/// A warm rebuild: its wall time, and the crates cargo compiled in it.
+pub struct Warm {
+    pub elapsed: Duration,
+    pub compiled: Vec<String>,
+}
+
 /// Builds a copy of the tree with `round`'s one-line change to the image's
-/// source; returns the wall time. The warm tag is removed afterwards.
-pub async fn warm(root: &Path, spec: &CatalogImage, prefix: &str, round: u32) -> Result<Duration> {
+/// source; returns the wall time and what cargo compiled (from the build's
+/// log). The warm tag is removed afterwards.
+pub async fn warm(root: &Path, spec: &CatalogImage, prefix: &str, round: u32) -> Result<Warm> {
     let copy = tempfile::tempdir().context("cannot make a directory for the tree's copy")?;
     copy_tree(root, copy.path()).await?;
     let source = copy.path().join(&spec.source);
@@ -76,11 +83,12 @@ pub async fn warm(root: &Path, spec: &CatalogImage, prefix: &str, round: u32) ->
     std::fs::write(&source, text).with_context(|| format!("cannot change {}", spec.source))?;
 
     let warm_prefix = format!("{WARM_PREFIX}{prefix}");
+    let logs = root.join("target/image-logs/warm");
     let mut command = script(root);
     command
         .env("CONTEXT", copy.path())
         .env("TAG_PREFIX", &warm_prefix)
-        .env("LOG_DIR", root.join("target/image-logs/warm"))
+        .env("LOG_DIR", &logs)
         .arg(&spec.tag);
     let elapsed = timed(command, &spec.tag).await;
     let _ = Command::new("docker")
@@ -90,7 +98,28 @@ pub async fn warm(root: &Path, spec: &CatalogImage, prefix: &str, round: u32) ->
         .stderr(Stdio::null())
         .status()
         .await;
-    elapsed
+    // The script's log name: `who:rust` → who-rust.log.
+    let log = std::fs::read_to_string(logs.join(format!("{}.log", spec.tag.replacen(':', "-", 1))))
+        .unwrap_or_default();
+    Ok(Warm {
+        elapsed: elapsed?,
+        compiled: compiled(&log),
+    })
+}
+
+/// The crates of cargo's `Compiling NAME vX` lines in a build log (the
+/// legacy builder's or BuildKit's plain output), in order.
+fn compiled(log: &str) -> Vec<String> {
+    log.lines()
+        .filter_map(|line| {
+            let mut words = line
+                .split_whitespace()
+                .skip_while(|w| !w.ends_with("Compiling"));
+            words.next()?;
+            let (name, version) = (words.next()?, words.next()?);
+            version.starts_with('v').then(|| name.to_owned())
+        })
+        .collect()
 }
 
 /// The stage of `spec`'s Dockerfile that does its build, when that build is
@@ -176,6 +205,15 @@ async fn copy_tree(root: &Path, to: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_what_cargo_compiled_from_a_build_log() {
+        let log = "Step 12/40 : RUN cargo build\n ---> Running in 1f\n   \
+                   Compiling who-server v0.1.0 (/src/who-server)\n\
+                   #14 12.3 \x1b[91m   Compiling hyper v1.7.0\n    Finished `release` profile\n\
+                   Compiling is what this says\n";
+        assert_eq!(compiled(log), ["who-server", "hyper"]);
+    }
 
     #[test]
     fn stages_on_one_build_stage_share_it() {

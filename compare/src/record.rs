@@ -204,6 +204,11 @@ pub struct BuildTimes {
     /// one is built from its cache. Absent when the image's own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shared_with: Option<String>,
+    /// The crates the last warm rebuild compiled (cargo's `Compiling`
+    /// lines in its log), in order: with cargo-chef, the program's own
+    /// crate alone. Absent for builds without cargo, and from earlier runs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warm_compiled: Vec<String>,
 }
 
 /// Everything measured of one image under one CPU limit, over the rounds.

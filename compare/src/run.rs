@@ -33,6 +33,8 @@ struct State {
     builds: Vec<(Vec<f64>, Vec<f64>)>,
     /// Per image: the image whose build it shares (timed once), if another's.
     shared_build: Vec<Option<String>>,
+    /// Per image: the crates its last warm rebuild compiled.
+    warm_compiled: Vec<Vec<String>>,
     /// Per image: the planned steps that have not run yet.
     left: Vec<usize>,
     /// The report's header: date, command, machine, engine, settings.
@@ -85,6 +87,7 @@ pub async fn run(
             .collect(),
         builds: vec![(Vec::new(), Vec::new()); specs.len()],
         shared_build: vec![None; specs.len()],
+        warm_compiled: vec![Vec::new(); specs.len()],
         left: planned,
         head: head(&cli, date, &docker, &cpus, &load).await,
         specs,
@@ -208,6 +211,7 @@ impl State {
                     warm_ms,
                     warm_changed_file: leader.unwrap_or(&self.specs[i]).source.clone(),
                     shared_with: self.shared_build[i].clone(),
+                    warm_compiled: self.warm_compiled[i].clone(),
                 });
             }
             if record.is_ok() && self.specs[i].is_native() {
@@ -336,14 +340,20 @@ async fn builds(cli: &Cli, state: &mut State, progress: &Progress, write: &impl 
             match built.await {
                 Ok((cold, warm)) => {
                     eprintln!(
-                        "built {}: cold {:.1} s, warm {:.1} s",
+                        "built {}: cold {:.1} s, warm {:.1} s (compiled {})",
                         spec.tag,
                         cold.as_secs_f64(),
-                        warm.as_secs_f64()
+                        warm.elapsed.as_secs_f64(),
+                        if warm.compiled.is_empty() {
+                            "no crate".to_owned()
+                        } else {
+                            warm.compiled.join(", ")
+                        }
                     );
                     for j in std::iter::once(i).chain(followers.iter().copied()) {
                         state.builds[j].0.push(ms(cold));
-                        state.builds[j].1.push(ms(warm));
+                        state.builds[j].1.push(ms(warm.elapsed));
+                        state.warm_compiled[j] = warm.compiled.clone();
                         if j != i {
                             state.shared_build[j] = Some(spec.tag.clone());
                         }
