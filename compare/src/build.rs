@@ -108,18 +108,38 @@ pub async fn warm(root: &Path, spec: &CatalogImage, prefix: &str, round: u32) ->
 }
 
 /// The crates of cargo's `Compiling NAME vX` lines in a build log (the
-/// legacy builder's or BuildKit's plain output), in order.
+/// legacy builder's or BuildKit's plain output, colour codes and all), in
+/// order.
 fn compiled(log: &str) -> Vec<String> {
     log.lines()
         .filter_map(|line| {
-            let mut words = line
-                .split_whitespace()
-                .skip_while(|w| !w.ends_with("Compiling"));
+            let line = without_colours(line);
+            let mut words = line.split_whitespace().skip_while(|w| *w != "Compiling");
             words.next()?;
             let (name, version) = (words.next()?, words.next()?);
             version.starts_with('v').then(|| name.to_owned())
         })
         .collect()
+}
+
+/// `line` without its ANSI escapes (`ESC [ ... letter`): the legacy
+/// builder passes cargo's colours through, even in the middle of a line.
+fn without_colours(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+            out.push(' ');
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The stage of `spec`'s Dockerfile that does its build, when that build is
@@ -211,8 +231,9 @@ mod tests {
         let log = "Step 12/40 : RUN cargo build\n ---> Running in 1f\n   \
                    Compiling who-server v0.1.0 (/src/who-server)\n\
                    #14 12.3 \x1b[91m   Compiling hyper v1.7.0\n    Finished `release` profile\n\
+                   \x1b[0m\x1b[91m   Compiling\x1b[0m\x1b[91m libc v0.2.191\n\
                    Compiling is what this says\n";
-        assert_eq!(compiled(log), ["who-server", "hyper"]);
+        assert_eq!(compiled(log), ["who-server", "hyper", "libc"]);
     }
 
     #[test]
