@@ -16,7 +16,10 @@ COPY originals/${APP}/go.mod ./
 RUN go mod download
 COPY originals/${APP}/ ./
 # Static (no cgo), no paths or symbols: the binary runs on an empty image.
-RUN CGO_ENABLED=0 GOARCH=${TARGETARCH:-amd64} go build -trimpath -ldflags="-s -w" -o /out/app .
+# Dated SOURCE_DATE_EPOCH: the same program gives the same layer every build.
+ARG SOURCE_DATE_EPOCH
+RUN CGO_ENABLED=0 GOARCH=${TARGETARCH:-amd64} go build -trimpath -ldflags="-s -w" -o /out/app . \
+ && touch -d "@${SOURCE_DATE_EPOCH:-0}" /out/app
 
 # binaries: the builder's /out under the name the final stage copies from.
 # Everything below this line is FROM scratch and copies from `binaries`

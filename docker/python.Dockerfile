@@ -7,9 +7,10 @@ ARG BUSYBOX_IMAGE=busybox:1.37
 FROM ${PYTHON_IMAGE} AS build
 WORKDIR /work
 COPY originals/simple-script/simple_script.py ./
-# A fixed SOURCE_DATE_EPOCH makes the file (and so the layer) reproducible.
+# A fixed SOURCE_DATE_EPOCH makes the file (and so the layer) reproducible:
+# its text, and its date.
 ARG SOURCE_DATE_EPOCH
-RUN python3 simple_script.py
+RUN python3 simple_script.py && touch -d "@${SOURCE_DATE_EPOCH:-0}" output.txt
 
 # final: showing a file takes cat, not Python; busybox is a few MB. Non-root
 # because nothing here needs root.

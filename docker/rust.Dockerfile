@@ -1,6 +1,6 @@
-# The Rust rewrites, multi-stage with cargo-chef: one shared builder compiles
-# the workspace once, and `--target who|hello|hello-tiny|simple-script`
-# picks the image.
+# The Rust rewrites, multi-stage with cargo-chef: `--target
+# who|hello|hello-tiny|simple-script` picks the image, and the build arg
+# APP (the same name) the one program the builder compiles.
 # Official base by default (musl-native Alpine); the Makefile may pass a
 # stand-in. Building for the musl target explicitly works on both kinds.
 ARG RUST_IMAGE=rust:1.95-alpine
@@ -28,66 +28,81 @@ FROM chef AS planner
 COPY . .
 RUN cargo chef prepare --recipe-path recipe.json
 
-# builder: dependencies alone first, a layer that stays cached while only .rs
-# files change (no hyper or tokio rebuild); then all three programs at once,
-# with the same flags, or cargo would rebuild the dependencies.
+# builder: one program, APP (the catalog's stage: who, hello, simple-script
+# or hello-tiny; scripts/build-images.sh passes it), so that an image's cold
+# build compiles what its program needs and nothing else: hello's cooks no
+# hyper or tokio. Its dependencies alone first (cargo chef cook -p), a layer
+# that stays cached while only .rs files change; then the program, with the
+# same flags, or cargo would rebuild the dependencies.
 # Static musl binaries, checked here: scratch has no dynamic loader.
 # `cargo auditable` embeds the dependency list (a compressed JSON section,
 # a few kB) that syft, Grype and Trivy read: scratch has no package database.
+# What the final image holds is left in /out/root, dated SOURCE_DATE_EPOCH:
+# the same program gives the same layer, build after build.
 FROM chef AS builder
 ARG TARGETARCH
+ARG APP=who
 ENV RUSTFLAGS="-C target-feature=+crt-static"
 # Rust's own lld links aarch64 musl binaries with Rust's self-contained musl
 # start files and libc: no cross gcc, the same on Alpine and Debian bases.
 ENV CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=rust-lld
-# Only the three shipped programs: the workspace's other members are tools.
-ENV RELEASE_ARGS="--release --locked -p who-server -p hello -p simple-script"
 RUN case "${TARGETARCH:-amd64}" in \
       amd64) echo x86_64-unknown-linux-musl ;; \
       arm64) echo aarch64-unknown-linux-musl ;; \
       *) echo "TARGETARCH=$TARGETARCH: only amd64 and arm64 are built" >&2; exit 1 ;; \
-    esac >/rust-target
+    esac >/rust-target \
+ && case "$APP" in \
+      who) echo who-server ;; \
+      hello | simple-script | hello-tiny) echo "$APP" ;; \
+      *) echo "APP=$APP: not one of who, hello, simple-script, hello-tiny" >&2; exit 1 ;; \
+    esac >/package
 COPY --from=planner /src/recipe.json recipe.json
-RUN cargo chef cook $RELEASE_ARGS --target "$(cat /rust-target)" --recipe-path recipe.json
+# hello-tiny has no dependencies, and links only with its own flags (below).
+RUN if [ "$APP" != hello-tiny ]; then \
+      cargo chef cook --release --locked -p "$(cat /package)" --target "$(cat /rust-target)" --recipe-path recipe.json; \
+    fi
 COPY . .
+# hello-tiny (no std, no libc) with its own rustc flags: rustc's copy of
+# musl's start files off (its _start is hello-tiny's own), absolute
+# addresses (no PIE: nothing to relocate) and no unwind tables. Plain
+# `cargo build`: it has no dependencies to list, and every byte counts (its
+# budget: docker/images.tsv). Both architectures: amd64 links with gcc,
+# arm64 with rust-lld (above), for which hello-tiny/build.rs gives ld's
+# flags instead of gcc's. The rustc flags are hello-tiny/rustflags, the one
+# copy the ladder and tests read too.
 RUN set -e; \
     target=$(cat /rust-target); \
-    cargo auditable build $RELEASE_ARGS --target "$target" --bins; \
-    mkdir /out; \
-    for bin in who-server hello simple-script; do \
-      cp "target/$target/release/$bin" /out/; \
-      readelf -lW "/out/$bin" >/tmp/headers; \
-      if grep -q INTERP /tmp/headers; then echo "$bin is not static" >&2; exit 1; fi; \
-    done
-# hello-tiny (no std, no libc) with its own rustc flags, in a second cargo
-# run so the others' flags, and their cached build, stay as they are:
-# rustc's copy of musl's start files off (its _start is hello-tiny's own),
-# absolute addresses (no PIE: nothing to relocate) and no unwind tables.
-# Plain `cargo build`: it has no dependencies to list, and every byte
-# counts (its budget: docker/images.tsv).
-# Both architectures: amd64 links with gcc, arm64 with rust-lld (above), for
-# which hello-tiny/build.rs gives ld's flags instead of gcc's. The rustc
-# flags are hello-tiny/rustflags, the one copy the ladder and tests read too.
-RUN set -e; \
-    target=$(cat /rust-target); \
-    RUSTFLAGS="$RUSTFLAGS $(cat hello-tiny/rustflags)" cargo build --release --locked --target "$target" -p hello-tiny; \
-    cp "target/$target/release/hello-tiny" /out/; \
-    readelf -lW /out/hello-tiny >/tmp/headers; \
-    if grep -q INTERP /tmp/headers; then echo "hello-tiny is not static" >&2; exit 1; fi
-# output.txt is written at build time, as the Python original does; a fixed
-# SOURCE_DATE_EPOCH keeps the file, and so this layer, reproducible. An
-# arm64 simple-script cannot run here (no emulation in the build): a native
-# one writes the file, which is the same on every architecture.
+    package=$(cat /package); \
+    if [ "$package" = hello-tiny ]; then \
+      RUSTFLAGS="$RUSTFLAGS $(cat hello-tiny/rustflags)" cargo build --release --locked --target "$target" -p hello-tiny; \
+    else \
+      cargo auditable build --release --locked --target "$target" -p "$package" --bin "$package"; \
+    fi; \
+    mkdir -p /out/root; \
+    cp "target/$target/release/$package" /out/root/; \
+    readelf -lW "/out/root/$package" >/tmp/headers; \
+    if grep -q INTERP /tmp/headers; then echo "$package is not static" >&2; exit 1; fi
+# simple-script's output.txt is written at build time, as the Python
+# original does; a fixed SOURCE_DATE_EPOCH keeps the file, and so the
+# layer, reproducible. An arm64 simple-script cannot run here (no emulation
+# in the build): a native one writes the file, the same on every
+# architecture.
 ARG SOURCE_DATE_EPOCH
 RUN set -e; \
-    generate=/out/simple-script; \
-    if [ "$(cat /rust-target)" != x86_64-unknown-linux-musl ]; then \
-      cargo build --release --locked --target x86_64-unknown-linux-musl -p simple-script; \
-      generate=target/x86_64-unknown-linux-musl/release/simple-script; \
+    if [ "$APP" = simple-script ]; then \
+      generate=/out/root/simple-script; \
+      if [ "$(cat /rust-target)" != x86_64-unknown-linux-musl ]; then \
+        cargo build --release --locked --target x86_64-unknown-linux-musl -p simple-script; \
+        generate=target/x86_64-unknown-linux-musl/release/simple-script; \
+      fi; \
+      "$generate" generate --out /out/output.txt; \
+      mv /out/output.txt /out/root/; \
     fi; \
-    "$generate" generate --out /out/output.txt
+    touch -d "@${SOURCE_DATE_EPOCH:-0}" /out/root/*
 
-# binaries: the builder's /out under the name the final stages copy from.
+# binaries: the builder's /out under the name the final stages copy from;
+# each copies /out/root, which holds its program's files only (a legacy
+# build of one stage builds the stages above it too, on APP's files).
 # Everything below this line is FROM scratch and copies from `binaries`
 # only: a legacy arm64 build (the legacy builder refuses to COPY --from a
 # stage of another platform) builds those stages on their own, after a
@@ -110,7 +125,7 @@ USER 65532:65532
 FROM oci AS who
 LABEL org.opencontainers.image.title="who-server" \
       org.opencontainers.image.description="GET /who answers the container's hostname: the Go demo server, in Rust"
-COPY --from=binaries /out/who-server /who-server
+COPY --from=binaries /out/root/ /
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 CMD ["/who-server", "check"]
 ENTRYPOINT ["/who-server"]
@@ -119,19 +134,19 @@ ENTRYPOINT ["/who-server"]
 FROM oci AS hello
 LABEL org.opencontainers.image.title="hello" \
       org.opencontainers.image.description="Prints Hello world!: the Go hello demo, in Rust"
-COPY --from=binaries /out/hello /hello
+COPY --from=binaries /out/root/ /
 ENTRYPOINT ["/hello"]
 
 # simple-script: the file made at build time and the binary that shows it.
 FROM oci AS simple-script
 LABEL org.opencontainers.image.title="simple-script" \
       org.opencontainers.image.description="Shows the output.txt written at build time: the Python exercise, in Rust"
-COPY --from=binaries /out/simple-script /out/output.txt /
+COPY --from=binaries /out/root/ /
 ENTRYPOINT ["/simple-script", "show", "/output.txt"]
 
 # hello-tiny: hello as small as Rust gets, no std and no libc (about 1 KB).
 FROM oci AS hello-tiny
 LABEL org.opencontainers.image.title="hello-tiny" \
       org.opencontainers.image.description="Prints Hello world!: no std, no libc, raw system calls; the size limit of a Rust container"
-COPY --from=binaries /out/hello-tiny /hello-tiny
+COPY --from=binaries /out/root/ /
 ENTRYPOINT ["/hello-tiny"]

@@ -2,9 +2,10 @@
 # Builds images named PROGRAM:VARIANT, e.g. who:rust or web:go-naive, each
 # as its row of docker/images.tsv says: the Dockerfile, and the stage that
 # becomes `--target STAGE` (when the Dockerfile has `FROM ... AS STAGE`)
-# or `--build-arg APP=STAGE` (when it declares `ARG APP`). A tag not in the
-# catalog is an error. Base images come from scripts/lib.sh's base_for, the
-# labels' metadata from its image_metadata.
+# and `--build-arg APP=STAGE` (when it declares `ARG APP`: the one program
+# its builder compiles). A tag not in the catalog is an error. Base images
+# come from scripts/lib.sh's base_for, the labels' metadata from its
+# image_metadata.
 # A tag whose variant ends in -arm64 (who:rust-arm64) is a linux/arm64 image,
 # cross-compiled by the same Dockerfile on this machine (TARGETARCH=arm64,
 # no emulation). With BuildKit that is one `docker build --platform`. The

@@ -64,9 +64,16 @@ pub async fn cached(root: &Path, spec: &CatalogImage, prefix: &str) -> Result<Du
     timed(command, &spec.tag).await
 }
 
+/// A warm rebuild: its wall time, and the crates cargo compiled in it.
+pub struct Warm {
+    pub elapsed: Duration,
+    pub compiled: Vec<String>,
+}
+
 /// Builds a copy of the tree with `round`'s one-line change to the image's
-/// source; returns the wall time. The warm tag is removed afterwards.
-pub async fn warm(root: &Path, spec: &CatalogImage, prefix: &str, round: u32) -> Result<Duration> {
+/// source; returns the wall time and what cargo compiled (from the build's
+/// log). The warm tag is removed afterwards.
+pub async fn warm(root: &Path, spec: &CatalogImage, prefix: &str, round: u32) -> Result<Warm> {
     let copy = tempfile::tempdir().context("cannot make a directory for the tree's copy")?;
     copy_tree(root, copy.path()).await?;
     let source = copy.path().join(&spec.source);
@@ -76,11 +83,12 @@ pub async fn warm(root: &Path, spec: &CatalogImage, prefix: &str, round: u32) ->
     std::fs::write(&source, text).with_context(|| format!("cannot change {}", spec.source))?;
 
     let warm_prefix = format!("{WARM_PREFIX}{prefix}");
+    let logs = root.join("target/image-logs/warm");
     let mut command = script(root);
     command
         .env("CONTEXT", copy.path())
         .env("TAG_PREFIX", &warm_prefix)
-        .env("LOG_DIR", root.join("target/image-logs/warm"))
+        .env("LOG_DIR", &logs)
         .arg(&spec.tag);
     let elapsed = timed(command, &spec.tag).await;
     let _ = Command::new("docker")
@@ -90,7 +98,84 @@ pub async fn warm(root: &Path, spec: &CatalogImage, prefix: &str, round: u32) ->
         .stderr(Stdio::null())
         .status()
         .await;
-    elapsed
+    // The script's log name: `who:rust` → who-rust.log.
+    let log = std::fs::read_to_string(logs.join(format!("{}.log", spec.tag.replacen(':', "-", 1))))
+        .unwrap_or_default();
+    Ok(Warm {
+        elapsed: elapsed?,
+        compiled: compiled(&log),
+    })
+}
+
+/// The crates of cargo's `Compiling NAME vX` lines in a build log (the
+/// legacy builder's or BuildKit's plain output, colour codes and all), in
+/// order.
+fn compiled(log: &str) -> Vec<String> {
+    log.lines()
+        .filter_map(|line| {
+            let line = without_colours(line);
+            let mut words = line.split_whitespace().skip_while(|w| *w != "Compiling");
+            words.next()?;
+            let (name, version) = (words.next()?, words.next()?);
+            version.starts_with('v').then(|| name.to_owned())
+        })
+        .collect()
+}
+
+/// `line` without its ANSI escapes (`ESC [ ... letter`): the legacy
+/// builder passes cargo's colours through, even in the middle of a line.
+fn without_colours(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+            out.push(' ');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The stage of `spec`'s Dockerfile that does its build, when that build is
+/// the same for other images: its stage is `FROM <another stage> AS <its
+/// stage>` and no `ARG APP` makes the build its own (the naive Rust images'
+/// one `cargo build` stage, each image a command on top). Images with the
+/// same answer build the same thing: timed once. `None` otherwise.
+pub fn shared_stage(root: &Path, spec: &CatalogImage) -> Option<String> {
+    let text = std::fs::read_to_string(root.join("docker").join(&spec.dockerfile)).ok()?;
+    shared_stage_of(&text, &spec.stage).map(|stage| format!("{}:{stage}", spec.dockerfile))
+}
+
+fn shared_stage_of(dockerfile: &str, stage: &str) -> Option<String> {
+    let froms: Vec<(String, Option<String>)> = dockerfile
+        .lines()
+        .filter_map(|line| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            match words.as_slice() {
+                ["FROM", .., base, as_, name] if as_.eq_ignore_ascii_case("as") => {
+                    Some(((*base).to_owned(), Some((*name).to_owned())))
+                }
+                ["FROM", .., base] => Some(((*base).to_owned(), None)),
+                _ => None,
+            }
+        })
+        .collect();
+    if dockerfile.lines().any(|l| l.starts_with("ARG APP")) {
+        return None;
+    }
+    let (base, _) = froms
+        .iter()
+        .find(|(_, name)| name.as_deref() == Some(stage))?;
+    froms
+        .iter()
+        .any(|(_, name)| name.as_deref() == Some(base.as_str()))
+        .then(|| base.clone())
 }
 
 fn script(root: &Path) -> Command {
@@ -140,6 +225,37 @@ async fn copy_tree(root: &Path, to: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_what_cargo_compiled_from_a_build_log() {
+        let log = "Step 12/40 : RUN cargo build\n ---> Running in 1f\n   \
+                   Compiling who-server v0.1.0 (/src/who-server)\n\
+                   #14 12.3 \x1b[91m   Compiling hyper v1.7.0\n    Finished `release` profile\n\
+                   \x1b[0m\x1b[91m   Compiling\x1b[0m\x1b[91m libc v0.2.191\n\
+                   Compiling is what this says\n";
+        assert_eq!(compiled(log), ["who-server", "hyper", "libc"]);
+    }
+
+    #[test]
+    fn stages_on_one_build_stage_share_it() {
+        let naive = "ARG RUST_IMAGE=rust\nFROM ${RUST_IMAGE} AS build\nRUN cargo build\n\
+                     FROM build AS who\nCMD [\"who\"]\nFROM build AS hello\n";
+        assert_eq!(shared_stage_of(naive, "who").as_deref(), Some("build"));
+        assert_eq!(shared_stage_of(naive, "hello").as_deref(), Some("build"));
+        assert_eq!(
+            shared_stage_of(naive, "build"),
+            None,
+            "built FROM a base image"
+        );
+        let per_app =
+            "FROM golang AS builder\nARG APP=who\nFROM builder AS binaries\nFROM scratch\n";
+        assert_eq!(
+            shared_stage_of(per_app, "binaries"),
+            None,
+            "ARG APP: each its own"
+        );
+        assert_eq!(shared_stage_of(naive, "web"), None);
+    }
 
     #[test]
     fn the_comment_suits_the_language_and_is_never_the_same() {

@@ -47,6 +47,14 @@ pub struct Cli {
     /// judged again.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["images", "skip_build"])]
     pub from_json: Option<PathBuf>,
+    /// Measure everything again: ignore the cache of earlier runs (layers'
+    /// compressed sizes and files by digest, syft's counts), and write it anew.
+    #[arg(long)]
+    pub fresh: bool,
+    /// Where facts that depend only on content are kept between runs
+    /// [default: CONTEXT/target/compare-cache].
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
     /// The repository root: docker/images.tsv, scripts/build-images.sh.
     #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/.."), value_name = "DIR")]
     pub context: PathBuf,

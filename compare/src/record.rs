@@ -32,6 +32,18 @@ pub struct Report {
     /// when the run was complete.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_reached: Vec<String>,
+    /// The wall time of each phase of the run, in the order they ran, so
+    /// that the slow one shows; absent from runs before they were timed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub phases: Vec<PhaseTime>,
+}
+
+/// One phase of a run and how long it took, start to end.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PhaseTime {
+    /// `bases`, `builds`, `other-platform builds`, `facts`, `rounds`.
+    pub phase: String,
+    pub wall_ms: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -125,6 +137,12 @@ pub struct ImageRecord {
     /// environment declares (e.g. `GOLANG_VERSION`).
     pub bases: Vec<Base>,
     pub build: Option<BuildTimes>,
+    /// Figures of this image not measured by this run but by an earlier
+    /// one, on the same content (layers by digest, syft by the image's
+    /// layers), from compare's cache: field name → how. Absent when
+    /// everything was measured by this run (and in runs before the cache).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub reused: BTreeMap<String, String>,
     /// One entry per CPU setting, in the order of `settings.cpus`.
     pub runs: Vec<CpusRun>,
 }
@@ -180,6 +198,17 @@ pub struct BuildTimes {
     /// to `warm_changed_file`, under a tag prefix.
     pub warm_ms: Figure,
     pub warm_changed_file: String,
+    /// The image whose builds these are, when this image's Dockerfile stage
+    /// is the same build as its (the naive Rust images: one `cargo build`
+    /// stage, a command each): timed once, by that image, and shared; this
+    /// one is built from its cache. Absent when the image's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_with: Option<String>,
+    /// The crates the last warm rebuild compiled (cargo's `Compiling`
+    /// lines in its log), in order: with cargo-chef, the program's own
+    /// crate alone. Absent for builds without cargo, and from earlier runs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warm_compiled: Vec<String>,
 }
 
 /// Everything measured of one image under one CPU limit, over the rounds.

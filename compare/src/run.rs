@@ -7,16 +7,18 @@
 //! with the images it did not reach.
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
 
 use benchkit::wrk;
 use bollard::Docker;
 
 use crate::cli::Cli;
 use crate::docker::{MEMORY_BYTES, STOP_TIMEOUT_S};
-use crate::measure::{declared_versions, LayerCache, Measurer, Samples};
+use crate::measure::{declared_versions, Cache, Measurer, Samples, CACHE_DIR};
 use crate::progress::Progress;
-use crate::record::{Base, BuildTimes, Figure, ImageRecord, Phase, Report, Settings};
+use crate::record::{Base, BuildTimes, Figure, ImageRecord, Phase, PhaseTime, Report, Settings};
 use crate::stats::ms;
 use crate::{build, machine, ratios, targets};
 use benchkit::catalog::CatalogImage;
@@ -29,10 +31,16 @@ struct State {
     samples: Vec<Vec<Samples>>,
     /// Per image: each build round's cold and warm time, in ms.
     builds: Vec<(Vec<f64>, Vec<f64>)>,
+    /// Per image: the image whose build it shares (timed once), if another's.
+    shared_build: Vec<Option<String>>,
+    /// Per image: the crates its last warm rebuild compiled.
+    warm_compiled: Vec<Vec<String>>,
     /// Per image: the planned steps that have not run yet.
     left: Vec<usize>,
     /// The report's header: date, command, machine, engine, settings.
     head: Report,
+    /// The phases done so far, with their wall times.
+    phases: Vec<PhaseTime>,
 }
 
 pub async fn run(
@@ -78,11 +86,15 @@ pub async fn run(
             .map(|_| cpus.iter().map(|_| Samples::default()).collect())
             .collect(),
         builds: vec![(Vec::new(), Vec::new()); specs.len()],
+        shared_build: vec![None; specs.len()],
+        warm_compiled: vec![Vec::new(); specs.len()],
         left: planned,
         head: head(&cli, date, &docker, &cpus, &load).await,
         specs,
+        phases: Vec::new(),
     };
 
+    let phase = Instant::now();
     for i in 0..state.specs.len() {
         let bases = bases(
             &docker,
@@ -96,6 +108,7 @@ pub async fn run(
             progress.skip(std::mem::take(&mut state.left[i]));
         }
     }
+    state.phase_done("bases", phase);
     if !cli.skip_build {
         builds(&cli, &mut state, &progress, &write).await;
     }
@@ -104,8 +117,15 @@ pub async fn run(
         docker: docker.clone(),
         progress: progress.clone(),
         load,
-        cache: LayerCache::default(),
+        cache: std::sync::Arc::new(Cache::on_disk(
+            cli.cache
+                .clone()
+                .unwrap_or_else(|| cli.context.join(CACHE_DIR)),
+            cli.fresh,
+        )),
+        syft: crate::measure::sbom_version().await,
     };
+    let phase = Instant::now();
     for i in 0..state.specs.len() {
         // An image whose build failed may be an old one: its numbers would lie.
         if state.records[i].is_ok() {
@@ -117,6 +137,8 @@ pub async fn run(
             write(&state.report());
         }
     }
+    state.phase_done("facts", phase);
+    let phase = Instant::now();
     for round in 1..=cli.rounds {
         for (c, &limit) in cpus.iter().enumerate() {
             for i in order(state.specs.len(), round) {
@@ -150,10 +172,21 @@ pub async fn run(
             }
         }
     }
+    state.phase_done("rounds", phase);
     state.report()
 }
 
 impl State {
+    /// A phase that began at `started` has ended.
+    fn phase_done(&mut self, phase: &str, started: Instant) {
+        let wall = started.elapsed();
+        eprintln!("{phase}: {:.1} s", wall.as_secs_f64());
+        self.phases.push(PhaseTime {
+            phase: phase.to_owned(),
+            wall_ms: ms(wall),
+        });
+    }
+
     /// A step of image `i` has run; if the image failed, none of its
     /// other steps will.
     fn done(&mut self, i: usize, progress: &Progress) {
@@ -171,10 +204,14 @@ impl State {
         for (i, record) in records.iter_mut().enumerate() {
             let (cold, warm) = &self.builds[i];
             if let (Some(cold_ms), Some(warm_ms)) = (Figure::of(cold), Figure::of(warm)) {
+                let leader = self.shared_build[i].as_deref();
+                let leader = leader.and_then(|tag| self.specs.iter().find(|s| s.tag == tag));
                 record.build = Some(BuildTimes {
                     cold_ms,
                     warm_ms,
-                    warm_changed_file: self.specs[i].source.clone(),
+                    warm_changed_file: leader.unwrap_or(&self.specs[i]).source.clone(),
+                    shared_with: self.shared_build[i].clone(),
+                    warm_compiled: self.warm_compiled[i].clone(),
                 });
             }
             if record.is_ok() && self.specs[i].is_native() {
@@ -198,6 +235,7 @@ impl State {
             ratios,
             targets,
             not_reached,
+            phases: self.phases.clone(),
             ..self.head.clone()
         }
     }
@@ -232,6 +270,7 @@ async fn head(cli: &Cli, date: String, docker: &Docker, cpus: &[f64], load: &wrk
         ratios: Vec::new(),
         targets: Vec::new(),
         not_reached: Vec::new(),
+        phases: Vec::new(),
     }
 }
 
@@ -247,53 +286,111 @@ fn order(n: usize, round: u32) -> Vec<usize> {
 }
 
 /// Cold then warm, image after image, in rounds; each time in the script.
+/// Images whose Dockerfile stage is one shared build (the naive Rust
+/// images: one `cargo build` stage, a command each) are timed once, by
+/// the first of them; the others are built from its cache, untimed, and
+/// share its figures, marked `shared_with`. Then, untimed and from the
+/// cache, the images of another platform.
 async fn builds(cli: &Cli, state: &mut State, progress: &Progress, write: &impl Fn(&Report)) {
+    let phase = Instant::now();
+    // Per image: the image that times its build (itself, or its group's first).
+    let leader: Vec<usize> = (0..state.specs.len())
+        .map(|i| {
+            let group = build::shared_stage(&cli.context, &state.specs[i]);
+            (0..i)
+                .find(|&j| {
+                    group.is_some()
+                        && state.specs[j].is_native()
+                        && build::shared_stage(&cli.context, &state.specs[j]) == group
+                })
+                .unwrap_or(i)
+        })
+        .collect();
     for round in 1..=cli.build_rounds {
         for i in order(state.specs.len(), round) {
-            let (spec, record) = (&state.specs[i], &mut state.records[i]);
-            if !record.is_ok() {
+            if !state.specs[i].is_native() || leader[i] != i || !state.records[i].is_ok() {
                 continue;
             }
-            // Another platform's image is built (from the cache when it can
-            // be) for its facts, never timed: its builds cross-compile.
-            if !spec.is_native() {
-                if round > 1 {
-                    continue;
+            let spec = &state.specs[i];
+            progress.begin(&spec.tag, &format!("cold build, round {round}"));
+            let followers: Vec<usize> = (0..state.specs.len())
+                .filter(|&j| j != i && leader[j] == i && state.records[j].is_ok())
+                .collect();
+            let built = async {
+                let cold = build::cold(&cli.context, spec, &cli.tag_prefix).await?;
+                for &j in &followers {
+                    let twin = &state.specs[j];
+                    progress.note(
+                        &twin.tag,
+                        &format!(
+                            "build from {}'s cache (not timed: the same stage)",
+                            spec.tag
+                        ),
+                    );
+                    build::cached(&cli.context, twin, &cli.tag_prefix)
+                        .await
+                        .with_context(|| {
+                            format!("{}, built from {}'s cache", twin.tag, spec.tag)
+                        })?;
                 }
-                progress.begin(&spec.tag, "build (not timed: another platform)");
-                if let Err(e) = build::cached(&cli.context, spec, &cli.tag_prefix).await {
-                    eprintln!("{}: build failed: {e:#}", spec.tag);
-                    record.fail(Phase::Build, &e);
-                }
-            } else {
-                progress.begin(&spec.tag, &format!("cold build, round {round}"));
-                let built = async {
-                    let cold = build::cold(&cli.context, spec, &cli.tag_prefix).await?;
-                    progress.note(&spec.tag, &format!("warm rebuild, round {round}"));
-                    let warm = build::warm(&cli.context, spec, &cli.tag_prefix, round).await?;
-                    anyhow::Ok((cold, warm))
-                };
-                match built.await {
-                    Ok((cold, warm)) => {
-                        eprintln!(
-                            "built {}: cold {:.1} s, warm {:.1} s",
-                            spec.tag,
-                            cold.as_secs_f64(),
-                            warm.as_secs_f64()
-                        );
-                        state.builds[i].0.push(ms(cold));
-                        state.builds[i].1.push(ms(warm));
+                progress.note(&spec.tag, &format!("warm rebuild, round {round}"));
+                let warm = build::warm(&cli.context, spec, &cli.tag_prefix, round).await?;
+                anyhow::Ok((cold, warm))
+            };
+            match built.await {
+                Ok((cold, warm)) => {
+                    eprintln!(
+                        "built {}: cold {:.1} s, warm {:.1} s (compiled {})",
+                        spec.tag,
+                        cold.as_secs_f64(),
+                        warm.elapsed.as_secs_f64(),
+                        if warm.compiled.is_empty() {
+                            "no crate".to_owned()
+                        } else {
+                            warm.compiled.join(", ")
+                        }
+                    );
+                    for j in std::iter::once(i).chain(followers.iter().copied()) {
+                        state.builds[j].0.push(ms(cold));
+                        state.builds[j].1.push(ms(warm.elapsed));
+                        state.warm_compiled[j] = warm.compiled.clone();
+                        if j != i {
+                            state.shared_build[j] = Some(spec.tag.clone());
+                        }
                     }
-                    Err(e) => {
-                        eprintln!("{}: build failed: {e:#}", spec.tag);
-                        record.fail(Phase::Build, &e);
+                }
+                Err(e) => {
+                    eprintln!("{}: build failed: {e:#}", spec.tag);
+                    for j in std::iter::once(i).chain(followers.iter().copied()) {
+                        state.records[j].fail(Phase::Build, &e);
                     }
                 }
             }
-            state.done(i, progress);
+            for j in std::iter::once(i).chain(followers) {
+                state.done(j, progress);
+            }
             write(&state.report());
         }
     }
+    state.phase_done("builds", phase);
+
+    // Another platform's image is built (from the cache when it can be) for
+    // its facts, never timed: its builds cross-compile.
+    let phase = Instant::now();
+    for i in 0..state.specs.len() {
+        let (spec, record) = (&state.specs[i], &mut state.records[i]);
+        if spec.is_native() || !record.is_ok() {
+            continue;
+        }
+        progress.begin(&spec.tag, "build (not timed: another platform)");
+        if let Err(e) = build::cached(&cli.context, spec, &cli.tag_prefix).await {
+            eprintln!("{}: build failed: {e:#}", spec.tag);
+            record.fail(Phase::Build, &e);
+        }
+        state.done(i, progress);
+        write(&state.report());
+    }
+    state.phase_done("other-platform builds", phase);
 }
 
 /// The base images this tag builds from, as the build script picks them,

@@ -467,3 +467,76 @@ fn arm64_images_get_their_facts_measured_and_are_not_run() {
     assert!(svg.contains("hello:rust-arm64"), "the size chart lacks it");
     assert_no_containers_left(pid);
 }
+
+/// What depends only on content (a layer's compressed size and files, by
+/// its digest; syft's count, by the image's layers) is measured once and
+/// kept: a second run takes it from the cache and says so in `reused`;
+/// `--fresh` measures it again. Every run times its phases.
+#[test]
+fn a_second_run_reuses_what_the_first_measured_and_fresh_does_not() {
+    require_docker();
+    let cache = tempfile::tempdir().unwrap();
+    let cache_dir = cache.path().to_str().unwrap();
+    let args = [
+        "--skip-build",
+        "--rounds",
+        "1",
+        "--cpus",
+        "1",
+        "--images",
+        "hello:go,hello:rust-tiny",
+        "--cache",
+        cache_dir,
+    ];
+    let run = |extra: &[&str]| {
+        let out = tempfile::tempdir().unwrap();
+        let (output, pid) = compare(&[&args[..], extra].concat(), out.path());
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(output.status.success(), "compare failed:\n{stderr}");
+        assert_no_containers_left(pid);
+        report(out.path())
+    };
+    let reused = |report: &Value, tag: &str| -> Vec<String> {
+        image(report, tag)["reused"]
+            .as_object()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+
+    let first = run(&["--fresh"]);
+    let second = run(&[]);
+    let fresh = run(&["--fresh"]);
+    for tag in ["hello:go", "hello:rust-tiny"] {
+        assert!(reused(&first, tag).is_empty(), "{tag}: {first}");
+        assert!(reused(&fresh, tag).is_empty(), "{tag}: --fresh: {fresh}");
+        let again = reused(&second, tag);
+        for field in ["compressed_size_bytes", "file_count", "sbom_package_count"] {
+            assert!(
+                again.iter().any(|f| f == field),
+                "{tag}: {field} not reused: {again:?}"
+            );
+        }
+        // The same figures, whoever measured them.
+        for field in [
+            "compressed_size_bytes",
+            "file_count",
+            "binary_size_bytes",
+            "sbom_package_count",
+        ] {
+            assert_eq!(
+                image(&second, tag)[field],
+                image(&first, tag)[field],
+                "{tag}: {field}"
+            );
+        }
+    }
+    for report in [&first, &second] {
+        let phases: Vec<&str> = report["phases"]
+            .as_array()
+            .expect("phases")
+            .iter()
+            .map(|p| p["phase"].as_str().unwrap())
+            .collect();
+        assert_eq!(phases, ["bases", "facts", "rounds"], "{}", report["phases"]);
+    }
+}

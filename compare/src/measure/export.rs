@@ -5,36 +5,40 @@
 //!
 //! Both save formats are understood: `<id>/layer.tar` (Engine < 25) and
 //! OCI `blobs/sha256/<digest>` (Engine 25+); `manifest.json` names the layers.
+//!
+//! A layer is measured once, ever: its facts are kept by its digest (see
+//! [`Cache`]); an image whose layers are all known is not saved at all,
+//! and a known layer in the stream is skipped, not gzipped again.
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use anyhow::{anyhow, Context, Result};
 use bollard::Docker;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use futures_util::TryStreamExt;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tokio_util::io::{StreamReader, SyncIoBridge};
 
+use super::cache::Cache;
 use super::filesystem::{normalize, Entry, Filesystem, Node};
 
 /// What one layer tar holds.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LayerFacts {
     /// The layer tar gzipped at the default level, as `docker push` sends it.
     pub compressed_bytes: u64,
     pub entries: Vec<Entry>,
 }
 
-/// Layers already read in this run, by their path in the save stream and
-/// size: the naive images share gigabytes of base layers, gzipped once.
-pub type LayerCache = Arc<Mutex<HashMap<(String, u64), LayerFacts>>>;
-
 pub struct ExportFacts {
     pub compressed_size_bytes: u64,
     pub filesystem: Filesystem,
+    /// Layers whose facts an earlier run measured (from the cache), of `layers`.
+    pub layers_earlier: usize,
+    pub layers: usize,
 }
 
 #[derive(Deserialize)]
@@ -43,40 +47,66 @@ struct ManifestEntry {
     layers: Vec<String>,
 }
 
-pub async fn export(docker: &Docker, tag: &str, cache: &LayerCache) -> Result<ExportFacts> {
+/// The facts of `tag`, whose layers are `digests` (`.RootFS.Layers`, in
+/// order): from the cache when every layer is known, else from its `docker
+/// save` stream, each new layer kept in the cache.
+pub async fn export(
+    docker: &Docker,
+    tag: &str,
+    digests: &[String],
+    cache: &Arc<Cache>,
+) -> Result<ExportFacts> {
+    let known: Option<Vec<_>> = digests.iter().map(|d| cache.layer(d)).collect();
+    if let Some(known) = known.filter(|k| !k.is_empty()) {
+        return Ok(assemble(
+            known.iter().map(|k| (k.facts.as_ref(), k.earlier)),
+        ));
+    }
     let stream = docker
         .export_image(tag)
         .map_err(|e| io::Error::other(e.to_string()));
     let reader = SyncIoBridge::new(StreamReader::new(stream));
     let cache = cache.clone();
-    let tag = tag.to_owned();
-    tokio::task::spawn_blocking(move || read_save(reader, &cache))
+    let (tag, digests) = (tag.to_owned(), digests.to_vec());
+    tokio::task::spawn_blocking(move || read_save(reader, &digests, &cache))
         .await
         .context("the export reader died")?
         .with_context(|| format!("cannot read `docker save {tag}`"))
 }
 
-fn read_save(reader: impl Read, cache: &LayerCache) -> Result<ExportFacts> {
-    let mut layers: HashMap<String, LayerFacts> = HashMap::new();
+/// The image of these layers, bottom first (and whether an earlier run measured each).
+fn assemble<'a>(layers: impl Iterator<Item = (&'a LayerFacts, bool)>) -> ExportFacts {
+    let mut facts = ExportFacts {
+        compressed_size_bytes: 0,
+        filesystem: Filesystem::default(),
+        layers_earlier: 0,
+        layers: 0,
+    };
+    for (layer, earlier) in layers {
+        facts.compressed_size_bytes += layer.compressed_bytes;
+        facts.filesystem.apply(&layer.entries);
+        facts.layers += 1;
+        facts.layers_earlier += usize::from(earlier);
+    }
+    facts
+}
+
+fn read_save(reader: impl Read, digests: &[String], cache: &Cache) -> Result<ExportFacts> {
+    // By path in the stream: each layer's facts, and whether they are new.
+    let mut layers: HashMap<String, (Arc<LayerFacts>, bool, bool)> = HashMap::new();
     let mut manifest: Option<Vec<ManifestEntry>> = None;
     let mut archive = tar::Archive::new(reader);
     for entry in archive.entries()? {
         let mut entry = entry?;
         let path = entry.path()?.to_string_lossy().into_owned();
-        let size = entry.size();
         if path == "manifest.json" {
             manifest = Some(serde_json::from_reader(&mut entry).context("bad manifest.json")?);
         } else if path.ends_with("/layer.tar") || path.starts_with("blobs/") {
-            let key = (path.clone(), size);
-            let cached = cache.lock().expect("cache lock").get(&key).cloned();
-            let facts = match cached {
-                Some(facts) => facts,
+            let facts = match cache.layer_at(&path) {
+                Some(known) => (known.facts, known.earlier, false),
                 // OCI blobs are configs and manifests too: those are not tars.
                 None => match read_layer(&mut entry) {
-                    Ok(facts) => {
-                        cache.lock().expect("cache lock").insert(key, facts.clone());
-                        facts
-                    }
+                    Ok(facts) => (Arc::new(facts), false, true),
                     Err(_) if path.starts_with("blobs/") => continue,
                     Err(e) => return Err(e).with_context(|| format!("bad layer {path}")),
                 },
@@ -88,19 +118,20 @@ fn read_save(reader: impl Read, cache: &LayerCache) -> Result<ExportFacts> {
     let image = manifest
         .first()
         .ok_or_else(|| anyhow!("manifest.json lists no image"))?;
-    let mut filesystem = Filesystem::default();
-    let mut compressed_size_bytes = 0;
-    for layer in &image.layers {
-        let facts = layers
+    let mut ordered = Vec::new();
+    for (k, layer) in image.layers.iter().enumerate() {
+        let (facts, earlier, new) = layers
             .get(layer)
             .ok_or_else(|| anyhow!("manifest.json names {layer}, absent from the stream"))?;
-        compressed_size_bytes += facts.compressed_bytes;
-        filesystem.apply(&facts.entries);
+        // manifest.json lists the layers in .RootFS.Layers' order.
+        if let (true, Some(digest)) = (*new, digests.get(k)) {
+            if digests.len() == image.layers.len() {
+                cache.put(digest, layer, facts.clone());
+            }
+        }
+        ordered.push((facts.as_ref(), *earlier));
     }
-    Ok(ExportFacts {
-        compressed_size_bytes,
-        filesystem,
-    })
+    Ok(assemble(ordered.into_iter()))
 }
 
 /// Lists the layer's files while every byte read also goes to gzip.
@@ -211,8 +242,9 @@ mod tests {
             save.append_data(&mut header, path, data).unwrap();
         }
         let save = save.into_inner().unwrap();
-        let cache = LayerCache::default();
-        let facts = read_save(save.as_slice(), &cache).unwrap();
+        let cache = Cache::in_memory();
+        let digests = ["sha256:abc".to_owned()];
+        let facts = read_save(save.as_slice(), &digests, &cache).unwrap();
         assert_eq!(facts.filesystem.file_count(), 2);
         assert_eq!(facts.filesystem.elf_count(), 1);
         let mut gz = GzEncoder::new(Vec::new(), Compression::default());
@@ -221,6 +253,11 @@ mod tests {
             facts.compressed_size_bytes,
             gz.finish().unwrap().len() as u64
         );
-        assert_eq!(cache.lock().unwrap().len(), 1);
+        assert_eq!(facts.layers_earlier, 0);
+        // Known now by its digest and its place in the stream.
+        let known = cache.layer_at("abc/layer.tar").unwrap();
+        assert_eq!(known.facts.compressed_bytes, facts.compressed_size_bytes);
+        let again = read_save(save.as_slice(), &digests, &cache).unwrap();
+        assert_eq!(again.filesystem.file_count(), 2);
     }
 }

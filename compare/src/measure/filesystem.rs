@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, PartialEq)]
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Node {
     Dir,
     File {
@@ -18,7 +20,7 @@ pub enum Node {
 }
 
 /// One entry of a layer tar, path relative to `/` without a leading `./`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Entry {
     pub path: String,
     pub node: Node,

@@ -13,6 +13,8 @@ pub struct ImageFacts {
     pub id: Option<String>,
     pub size_bytes: Option<i64>,
     pub layer_count: usize,
+    /// `.RootFS.Layers`: each layer's digest, bottom first.
+    pub layers: Vec<String>,
     pub user: String,
     pub labels: BTreeMap<String, String>,
     /// Entrypoint then Cmd: the first word is the program.
@@ -38,13 +40,12 @@ pub async fn inspect(docker: &Docker, tag: &str) -> Result<ImageFacts> {
         .iter()
         .find_map(|e| e.strip_prefix("PATH=").map(str::to_owned))
         .unwrap_or_else(|| DEFAULT_PATH.to_owned());
+    let layers = image.root_fs.and_then(|r| r.layers).unwrap_or_default();
     Ok(ImageFacts {
         id: image.id,
         size_bytes: image.size,
-        layer_count: image
-            .root_fs
-            .and_then(|r| r.layers)
-            .map_or(0, |layers| layers.len()),
+        layer_count: layers.len(),
+        layers,
         user: config.user.unwrap_or_default(),
         labels: config.labels.unwrap_or_default().into_iter().collect(),
         command,

@@ -2,6 +2,7 @@
 //! and CPU setting, each time in a fresh container). A failure is kept in
 //! the image's record; the other images and phases still run.
 
+mod cache;
 mod cgroup;
 mod export;
 mod filesystem;
@@ -13,15 +14,17 @@ mod sbom;
 mod start;
 mod stop;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
 use benchkit::{procfs, wrk};
 use bollard::Docker;
 
-pub use export::LayerCache;
+pub use cache::{Cache, DIR as CACHE_DIR};
 pub use image::declared_versions;
 pub use samples::Samples;
+pub use sbom::version as sbom_version;
 
 use crate::progress::Progress;
 use crate::record::{ImageRecord, Phase};
@@ -36,7 +39,10 @@ pub struct Measurer {
     pub docker: Docker,
     pub progress: Progress,
     pub load: wrk::Load,
-    pub cache: LayerCache,
+    /// Layers' and images' facts by content, kept between runs.
+    pub cache: Arc<Cache>,
+    /// `syft --version`, None without syft.
+    pub syft: Option<String>,
 }
 
 /// One container of a server image: started, idle, loaded, stopped.
@@ -72,9 +78,18 @@ impl Measurer {
         record.labels = facts.labels.clone();
 
         self.progress.note(image, "export: gzip layers, list files");
-        match export::export(&self.docker, image, &self.cache).await {
+        match export::export(&self.docker, image, &facts.layers, &self.cache).await {
             Ok(export) => {
                 let fs = &export.filesystem;
+                if export.layers_earlier > 0 {
+                    let note = format!(
+                        "{} of {} layers measured by an earlier run, by layer digest (--fresh: measured again)",
+                        export.layers_earlier, export.layers
+                    );
+                    for field in EXPORT_FIELDS {
+                        record.reused.insert((*field).to_owned(), note.clone());
+                    }
+                }
                 record.compressed_size_bytes = Some(export.compressed_size_bytes);
                 record.file_count = Some(fs.file_count());
                 record.elf_file_count = Some(fs.elf_count());
@@ -91,9 +106,28 @@ impl Measurer {
             Err(e) => record.fail(Phase::Export, &e),
         }
 
+        let Some(syft) = &self.syft else {
+            return; // not installed: no count, no error
+        };
+        if let Some((count, earlier)) = self.cache.sbom(&facts.layers, syft) {
+            // Of this run: another image of the same layers (one syft run).
+            record.sbom_package_count = Some(count);
+            if earlier {
+                record.reused.insert(
+                    "sbom_package_count".to_owned(),
+                    format!("{syft} on the same layers in an earlier run (--fresh: run again)"),
+                );
+            }
+            return;
+        }
         self.progress.note(image, "syft: packages");
         match sbom::package_count(image).await {
-            Ok(count) => record.sbom_package_count = count,
+            Ok(count) => {
+                if let Some(count) = count {
+                    self.cache.put_sbom(&facts.layers, syft, count);
+                }
+                record.sbom_package_count = count;
+            }
             Err(e) => record.fail(Phase::Sbom, &e),
         }
     }
@@ -159,6 +193,16 @@ impl Measurer {
         Ok(round)
     }
 }
+
+/// The figures read from an image's layers: reused with them.
+const EXPORT_FIELDS: &[&str] = &[
+    "compressed_size_bytes",
+    "file_count",
+    "elf_file_count",
+    "binary_path",
+    "binary_size_bytes",
+    "has_shell",
+];
 
 /// What a command-line image must print for its run to count.
 fn expected_output(spec: &CatalogImage) -> &'static str {

@@ -8,6 +8,20 @@ use std::process::Stdio;
 use anyhow::{bail, Context, Result};
 use tokio::process::Command;
 
+/// `syft --version` (`syft 1.18.1`), or None when syft is not installed.
+pub async fn version() -> Option<String> {
+    let output = Command::new("syft")
+        .arg("--version")
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
 /// The number of packages syft lists for `image`, or `None` when syft is
 /// not installed.
 pub async fn package_count(image: &str) -> Result<Option<usize>> {

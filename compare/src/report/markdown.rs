@@ -108,11 +108,53 @@ fn contents(md: &mut String, images: &[ImageRecord]) {
                 .map_or_else(dash, |s| if s { "yes" } else { "no" }.to_owned()),
             user,
             count(i.sbom_package_count),
-            spread(build.map(|b| &b.cold_ms), millis),
-            spread(build.map(|b| &b.warm_ms), millis),
+            shared(build, spread(build.map(|b| &b.cold_ms), millis)),
+            shared(build, spread(build.map(|b| &b.warm_ms), millis)),
         ]);
     }
     md.push_str(&table.render());
+    let mut shared: Vec<(&str, Vec<&str>)> = Vec::new();
+    for i in images {
+        if let Some(leader) = i.build.as_ref().and_then(|b| b.shared_with.as_deref()) {
+            match shared.iter_mut().find(|(l, _)| *l == leader) {
+                Some((_, twins)) => twins.push(&i.tag),
+                None => shared.push((leader, vec![&i.tag])),
+            }
+        }
+    }
+    let reused: Vec<String> = images
+        .iter()
+        .filter(|i| !i.reused.is_empty())
+        .map(|i| {
+            let fields: Vec<&str> = i.reused.keys().map(String::as_str).collect();
+            format!("{} ({})", i.tag, fields.join(", "))
+        })
+        .collect();
+    if !reused.is_empty() {
+        let _ = writeln!(
+            md,
+            "Taken from compare's cache, measured by an earlier run on the same content (layers \
+             by digest, syft by the image's layers; each image's `reused` in compare.json says \
+             how; `--fresh` measures all again): {}.\n",
+            reused.join("; ")
+        );
+    }
+    for (leader, twins) in shared {
+        let _ = writeln!(
+            md,
+            "Built with {leader}, one build: {} (the same Dockerfile stage, a different command \
+             on top), built from its cache, untimed; the build times shown are {leader}'s.\n",
+            twins.join(", ")
+        );
+    }
+}
+
+/// A build time cell, marked when it is another image's build, shared.
+fn shared(build: Option<&crate::record::BuildTimes>, cell: String) -> String {
+    match build.and_then(|b| b.shared_with.as_deref()) {
+        Some(leader) => format!("{cell}, {leader}'s"),
+        None => cell,
+    }
 }
 
 fn running(md: &mut String, r: &Report) {
@@ -303,6 +345,23 @@ fn how(md: &mut String, r: &Report) {
         r.settings.build_rounds,
         r.settings.stop_timeout_s,
     );
+    if !r.phases.is_empty() {
+        let phases: Vec<String> = r
+            .phases
+            .iter()
+            .map(|p| {
+                let wall = std::time::Duration::from_secs_f64(p.wall_ms / 1000.0);
+                let wall = std::time::Duration::from_secs(wall.as_secs());
+                format!("{} {}", p.phase, humantime::format_duration(wall))
+            })
+            .collect();
+        let _ = writeln!(
+            md,
+            "\nWall time of each phase of this run: {} (set-up and compiling compare, before \
+             it, not included).",
+            phases.join(", ")
+        );
+    }
 }
 
 fn count(value: Option<usize>) -> String {
