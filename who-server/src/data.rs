@@ -145,6 +145,16 @@ mod tests {
     }
 
     #[test]
+    fn hyper_gets_the_pattern_as_data_frames() {
+        use http_body_util::BodyExt;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let body = runtime.block_on(Pattern::new(30).collect()).unwrap();
+        assert_eq!(&body.to_bytes()[..], b"|ABCDEFGHIJKLMNOPQRSTUVWXYZ-A|");
+    }
+
+    #[test]
     fn the_size_is_known_before_the_first_byte() {
         let pattern = Pattern::new(5000);
         assert_eq!(pattern.size_hint().exact(), Some(5000));
