@@ -237,3 +237,25 @@ fn without_bind_a_port_taken_on_ipv6_is_an_error_not_a_fallback_to_ipv4_alone() 
         format!("who-server: cannot listen on port {port}: Address already in use (os error 98)\n")
     );
 }
+
+/// The README shows `who-server -h` as the binary prints it: a flag, a
+/// default or a help line changed in main.rs must be changed there too.
+#[test]
+fn the_readme_shows_the_help_the_binary_prints() {
+    let help = who_server()
+        .arg("-h")
+        .env_remove("PORT")
+        .env_remove("WORKERS")
+        .env_remove("WHO_ROOT")
+        .env_remove("WHO_NAME")
+        .env_remove("WHO_SHUTDOWN_DELAY")
+        .outcome_within(LIMIT)
+        .expect_success()
+        .stdout;
+    let readme = std::fs::read_to_string(testkit::root().join("README.md")).unwrap();
+    let shown = format!("```console\n$ who-server -h\n{help}```\n");
+    assert!(
+        readme.contains(&shown),
+        "README.md's `who-server -h` block differs from the binary's; paste this:\n{shown}"
+    );
+}
