@@ -1,16 +1,17 @@
 //! A server binary (who-server) as a child process on a free port of
 //! 127.0.0.1, found from its `listening on http://ADDR` line, killed when
 //! dropped so that a failing test leaves nothing behind. The one launcher
-//! for the workspace's process tests (who-server/tests' `Who` has the same
-//! shape, to be folded into this one).
+//! for the workspace's process tests.
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 pub struct ServerProcess {
     pub child: Child,
+    /// The rest of stdout after the `listening on` line (an access log).
+    pub stdout: BufReader<ChildStdout>,
     pub addr: SocketAddr,
     /// The command line, as a failure shows it.
     pub command: String,
@@ -57,7 +58,8 @@ impl ServerProcess {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {shown}: {e}"));
         let mut line = String::new();
-        let _ = BufReader::new(child.stdout.take().expect("piped stdout")).read_line(&mut line);
+        let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+        let _ = stdout.read_line(&mut line);
         let Some(addr) = listening_addr(&line) else {
             let _ = child.kill();
             let out = child.wait_with_output().expect("wait for the child");
@@ -69,6 +71,7 @@ impl ServerProcess {
         };
         ServerProcess {
             child,
+            stdout,
             addr,
             command: shown,
         }

@@ -10,12 +10,13 @@
 
 mod common;
 
+use common::process;
+
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use common::answer::answer_within;
-use common::process::Who;
 
 /// How long a client may wait for its answer while a slot is free.
 const SERVED_WITHIN: Duration = Duration::from_secs(1);
@@ -68,7 +69,7 @@ fn round(addr: SocketAddr, cap: usize) -> Result<(), String> {
 /// Runs `ROUNDS` rounds on who-server with `workers` and `cap`, and fails
 /// with how many rounds went wrong and how.
 fn every_round_passes(workers: &str, cap: usize) {
-    let server = Who::start(&["--workers", workers, "--max-connections", &cap.to_string()]);
+    let server = process::start(&["--workers", workers, "--max-connections", &cap.to_string()]);
     let failures: Vec<String> = (0..ROUNDS)
         .filter_map(|_| {
             let failed = round(server.addr, cap).err();

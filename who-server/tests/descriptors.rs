@@ -6,7 +6,7 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::Duration;
 
-use common::process::{exchange, Who, BIN, GET_WHO};
+use common::process::{exchange, ServerProcess, BIN, GET_WHO};
 
 fn under_prlimit(nofile: &str) -> Command {
     let mut command = Command::new("prlimit");
@@ -16,7 +16,7 @@ fn under_prlimit(nofile: &str) -> Command {
 
 #[test]
 fn a_cap_that_does_not_fit_the_descriptor_limit_is_lowered_in_one_line_and_clients_are_served() {
-    let mut server = Who::start_with(
+    let mut server = ServerProcess::start_with(
         under_prlimit("64:64"),
         &["--workers", "1"],
         std::process::Stdio::piped(),
@@ -40,7 +40,7 @@ fn a_cap_that_does_not_fit_the_descriptor_limit_is_lowered_in_one_line_and_clien
 
 #[test]
 fn the_soft_descriptor_limit_is_raised_to_the_hard_one() {
-    let server = Who::start_with(
+    let server = ServerProcess::start_with(
         under_prlimit("64:4096"),
         &["--workers", "1"],
         std::process::Stdio::piped(),
@@ -59,7 +59,7 @@ fn the_soft_descriptor_limit_is_raised_to_the_hard_one() {
 
 #[test]
 fn a_cap_that_fits_is_served_without_a_word() {
-    let mut server = Who::start_with(
+    let mut server = ServerProcess::start_with(
         under_prlimit("64:64"),
         &["--workers", "1", "--max-connections", "44"],
         std::process::Stdio::piped(),
@@ -72,7 +72,7 @@ fn a_cap_that_fits_is_served_without_a_word() {
 fn a_cap_that_fits_only_the_raised_limit_is_served_without_a_word() {
     // 1024 connections do not fit in the soft limit of 64, but do in the
     // hard limit of 4096 that the server raises it to.
-    let mut server = Who::start_with(
+    let mut server = ServerProcess::start_with(
         under_prlimit("64:4096"),
         &["--workers", "1"],
         std::process::Stdio::piped(),

@@ -4,13 +4,15 @@
 
 mod common;
 
+use common::process;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::process::{exchange, full_pipe, thread_cpu, Who, BIN, GET_WHO, MALFORMED};
+use common::process::{exchange, full_pipe, thread_cpu, ServerProcess, BIN, GET_WHO, MALFORMED};
 
 /// Sends `count` malformed requests over `threads` threads, each on a new
 /// connection, waiting for the server's answer or close each time.
@@ -37,7 +39,8 @@ fn counted(log: &str, prefix: &str) -> u64 {
 fn with_stderr_a_full_pipe_nobody_reads_20000_malformed_requests_leave_who_answering_and_sigterm_exits_0(
 ) {
     let (read, write) = full_pipe();
-    let mut server = Who::start_with(Command::new(BIN), &["--log-interval", "100ms"], write);
+    let mut server =
+        ServerProcess::start_with(Command::new(BIN), &["--log-interval", "100ms"], write);
     malformed_requests(server.addr, 20_000, 4);
 
     let start = Instant::now();
@@ -46,7 +49,7 @@ fn with_stderr_a_full_pipe_nobody_reads_20000_malformed_requests_leave_who_answe
     assert!(answer.starts_with(b"HTTP/1.1 200 OK"), "{answer:?}");
     assert!(took < Duration::from_secs(1), "GET /who took {took:?}");
 
-    server.signal(libc::SIGTERM);
+    server.signal("TERM");
     let (status, took) = server.exit_within(Duration::from_secs(5));
     assert_eq!(status.code(), Some(0));
     assert!(took < Duration::from_secs(1), "SIGTERM took {took:?}");
@@ -64,7 +67,8 @@ fn with_stderr_a_full_pipe_nobody_reads_20000_malformed_requests_leave_who_answe
 #[test]
 fn lines_held_up_by_a_blocked_stderr_are_written_with_every_count_once_it_drains() {
     let (read, write) = full_pipe();
-    let mut server = Who::start_with(Command::new(BIN), &["--log-interval", "100ms"], write);
+    let mut server =
+        ServerProcess::start_with(Command::new(BIN), &["--log-interval", "100ms"], write);
     malformed_requests(server.addr, 1000, 2);
     thread::sleep(Duration::from_millis(300));
     // Read the pipe from now on, as a log collector that caught up would.
@@ -77,7 +81,7 @@ fn lines_held_up_by_a_blocked_stderr_are_written_with_every_count_once_it_drains
     });
     malformed_requests(server.addr, 1000, 2);
     thread::sleep(Duration::from_millis(300));
-    server.signal(libc::SIGTERM);
+    server.signal("TERM");
     let (status, _) = server.exit_within(Duration::from_secs(5));
     assert_eq!(status.code(), Some(0));
     drop(server);
@@ -91,7 +95,7 @@ fn lines_held_up_by_a_blocked_stderr_are_written_with_every_count_once_it_drains
 
 #[test]
 fn a_five_second_malformed_flood_writes_at_most_ten_lines() {
-    let mut server = Who::start(&[]);
+    let mut server = process::start(&[]);
     let addr = server.addr;
     let flood: Vec<_> = (0..4)
         .map(|_| {
@@ -118,7 +122,7 @@ fn a_five_second_malformed_flood_writes_at_most_ten_lines() {
 
 #[test]
 fn clients_cut_off_by_the_header_timeout_are_counted_but_idle_keep_alive_closes_are_not() {
-    let mut server = Who::start(&["--header-timeout", "1s", "--log-interval", "300ms"]);
+    let mut server = process::start(&["--header-timeout", "1s", "--log-interval", "300ms"]);
     // Idle after an answer: routine.
     let mut idle = TcpStream::connect(server.addr).unwrap();
     idle.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -156,7 +160,7 @@ fn clients_cut_off_by_the_header_timeout_are_counted_but_idle_keep_alive_closes_
 
 #[test]
 fn a_client_resetting_mid_request_is_counted_as_a_reset() {
-    let mut server = Who::start(&["--log-interval", "200ms"]);
+    let mut server = process::start(&["--log-interval", "200ms"]);
     let stream = socket2::Socket::from(TcpStream::connect(server.addr).unwrap());
     (&stream)
         .write_all(b"GET /health HTTP/1.1\r\nHost")
@@ -197,7 +201,7 @@ fn a_zero_log_interval_is_a_usage_error() {
 
 #[test]
 fn a_client_hanging_up_mid_request_logs_nothing() {
-    let mut server = Who::start(&["--log-interval", "100ms"]);
+    let mut server = process::start(&["--log-interval", "100ms"]);
     let mut stream = TcpStream::connect(server.addr).unwrap();
     stream.write_all(b"GET /health HTTP/1.1\r\nHost").unwrap();
     thread::sleep(Duration::from_millis(100));
@@ -210,7 +214,7 @@ fn a_client_hanging_up_mid_request_logs_nothing() {
 
 #[test]
 fn a_malformed_request_is_counted_in_one_summary_line() {
-    let mut server = Who::start(&[]);
+    let mut server = process::start(&[]);
     let answer = exchange(server.addr, MALFORMED);
     assert!(
         answer.is_empty() || answer.starts_with(b"HTTP/1.1 4"),
@@ -226,7 +230,7 @@ fn a_malformed_request_is_counted_in_one_summary_line() {
 
 #[test]
 fn the_summary_comes_every_interval_while_the_server_runs() {
-    let mut server = Who::start(&["--log-interval", "200ms"]);
+    let mut server = process::start(&["--log-interval", "200ms"]);
     drop(exchange(server.addr, MALFORMED));
     // Read stderr while the server runs: no stop, no final summary.
     let stderr = server.child.stderr.take().unwrap();
@@ -247,7 +251,7 @@ fn the_summary_comes_every_interval_while_the_server_runs() {
 
 #[test]
 fn the_log_thread_sleeps_between_summaries() {
-    let server = Who::start(&["--log-interval", "10s"]);
+    let server = process::start(&["--log-interval", "10s"]);
     let log_ticks = || {
         thread_cpu(server.pid())
             .into_iter()

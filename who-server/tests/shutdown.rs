@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::process;
+
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::process::Command;
@@ -12,7 +14,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::answer::{answer_within, Answer};
-use common::process::{Who, BIN};
+use common::process::{ServerProcess, BIN};
 use common::spawn_app;
 
 const GET_WHO: &[u8] = b"GET /who HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -57,13 +59,13 @@ fn keep_alive_client(addr: SocketAddr) -> Tally {
 /// 50 looping keep-alive clients, SIGTERM after 2 s; what they saw, and
 /// the exit status with how long it took.
 fn fifty_clients_then_sigterm(args: &[&str]) -> (Tally, Option<i32>) {
-    let mut server = Who::start(args);
+    let mut server = process::start(args);
     let addr = server.addr;
     let clients: Vec<_> = (0..50)
         .map(|_| thread::spawn(move || keep_alive_client(addr)))
         .collect();
     thread::sleep(Duration::from_secs(2));
-    server.signal(libc::SIGTERM);
+    server.signal("TERM");
     let (status, _) = server.exit_within(Duration::from_secs(10));
     let tally = clients
         .into_iter()
@@ -102,9 +104,9 @@ fn fifty_keep_alive_clients_lose_no_request_to_sigterm_with_a_shutdown_delay() {
 
 #[test]
 fn during_the_shutdown_delay_health_answers_503() {
-    let server = Who::start(&["--shutdown-delay", "3s"]);
+    let server = process::start(&["--shutdown-delay", "3s"]);
     assert_eq!(ask(server.addr, GET_HEALTH).status(), "200");
-    server.signal(libc::SIGTERM);
+    server.signal("TERM");
     thread::sleep(Duration::from_millis(300));
     let answer = ask(server.addr, GET_HEALTH);
     assert_eq!(answer.status(), "503", "{}", answer.head);
@@ -113,8 +115,8 @@ fn during_the_shutdown_delay_health_answers_503() {
 
 #[test]
 fn during_the_shutdown_delay_new_connections_are_served_and_told_to_close() {
-    let server = Who::start(&["--shutdown-delay", "3s"]);
-    server.signal(libc::SIGTERM);
+    let server = process::start(&["--shutdown-delay", "3s"]);
+    server.signal("TERM");
     thread::sleep(Duration::from_millis(300));
     for _ in 0..5 {
         let answer = ask(server.addr, GET_WHO);
@@ -126,9 +128,9 @@ fn during_the_shutdown_delay_new_connections_are_served_and_told_to_close() {
 
 #[test]
 fn after_the_shutdown_delay_new_connections_are_refused_and_the_server_exits_0() {
-    let mut server = Who::start(&["--shutdown-delay", "1s"]);
+    let mut server = process::start(&["--shutdown-delay", "1s"]);
     let start = Instant::now();
-    server.signal(libc::SIGTERM);
+    server.signal("TERM");
     let (status, _) = server.exit_within(Duration::from_secs(5));
     let took = start.elapsed();
     assert_eq!(status.code(), Some(0));
@@ -138,7 +140,7 @@ fn after_the_shutdown_delay_new_connections_are_refused_and_the_server_exits_0()
 
 #[test]
 fn the_shutdown_takes_at_most_the_delay_and_the_drain_timeout_and_half_a_second() {
-    let mut server = Who::start(&["--shutdown-delay", "1s", "--drain-timeout", "1s"]);
+    let mut server = process::start(&["--shutdown-delay", "1s", "--drain-timeout", "1s"]);
     // A request that never ends: the drain must give up on it.
     let mut stalled = TcpStream::connect(server.addr).unwrap();
     stalled
@@ -146,7 +148,7 @@ fn the_shutdown_takes_at_most_the_delay_and_the_drain_timeout_and_half_a_second(
         .unwrap();
     thread::sleep(Duration::from_millis(100));
     let start = Instant::now();
-    server.signal(libc::SIGTERM);
+    server.signal("TERM");
     let (status, _) = server.exit_within(Duration::from_secs(5));
     let took = start.elapsed();
     assert_eq!(status.code(), Some(0));
@@ -158,11 +160,11 @@ fn the_shutdown_takes_at_most_the_delay_and_the_drain_timeout_and_half_a_second(
 
 #[test]
 fn a_second_signal_cuts_the_shutdown_delay_short() {
-    let mut server = Who::start(&["--shutdown-delay", "60s"]);
-    server.signal(libc::SIGTERM);
+    let mut server = process::start(&["--shutdown-delay", "60s"]);
+    server.signal("TERM");
     thread::sleep(Duration::from_millis(300));
     let start = Instant::now();
-    server.signal(libc::SIGINT);
+    server.signal("INT");
     let (status, _) = server.exit_within(Duration::from_secs(5));
     assert_eq!(status.code(), Some(0));
     assert!(
@@ -179,8 +181,8 @@ fn a_second_signal_cuts_the_shutdown_delay_short() {
 
 #[test]
 fn the_log_says_when_the_shutdown_delay_starts_and_ends() {
-    let mut server = Who::start(&["--shutdown-delay", "500ms"]);
-    server.signal(libc::SIGTERM);
+    let mut server = process::start(&["--shutdown-delay", "500ms"]);
+    server.signal("TERM");
     server.exit_within(Duration::from_secs(5));
     let log = server.stderr();
     assert_eq!(
@@ -196,8 +198,8 @@ fn the_log_says_when_the_shutdown_delay_starts_and_ends() {
 fn the_shutdown_delay_can_come_from_the_environment() {
     let mut command = Command::new(BIN);
     command.env("WHO_SHUTDOWN_DELAY", "2s");
-    let mut server = Who::start_with(command, &[], std::process::Stdio::piped());
-    server.signal(libc::SIGTERM);
+    let mut server = ServerProcess::start_with(command, &[], std::process::Stdio::piped());
+    server.signal("TERM");
     thread::sleep(Duration::from_millis(300));
     assert_eq!(ask(server.addr, GET_HEALTH).status(), "503");
     let (status, _) = server.exit_within(Duration::from_secs(5));
@@ -206,8 +208,8 @@ fn the_shutdown_delay_can_come_from_the_environment() {
 
 #[test]
 fn without_a_shutdown_delay_sigterm_closes_the_listener_at_once() {
-    let mut server = Who::start(&[]);
-    server.signal(libc::SIGTERM);
+    let mut server = process::start(&[]);
+    server.signal("TERM");
     let (status, took) = server.exit_within(Duration::from_secs(5));
     assert_eq!(status.code(), Some(0));
     assert!(took < Duration::from_millis(500), "took {took:?}");
@@ -215,11 +217,11 @@ fn without_a_shutdown_delay_sigterm_closes_the_listener_at_once() {
 
 #[test]
 fn a_request_half_sent_at_sigterm_is_answered_with_connection_close() {
-    let mut server = Who::start(&[]);
+    let mut server = process::start(&[]);
     let mut stream = TcpStream::connect(server.addr).unwrap();
     stream.write_all(b"GET /who HTTP/1.1\r\n").unwrap();
     thread::sleep(Duration::from_millis(100));
-    server.signal(libc::SIGTERM);
+    server.signal("TERM");
     thread::sleep(Duration::from_millis(300));
     stream.write_all(b"Host: x\r\n\r\n").unwrap();
     let answer = answer_within(&mut stream, Duration::from_secs(2)).expect("an answer");
@@ -231,13 +233,13 @@ fn a_request_half_sent_at_sigterm_is_answered_with_connection_close() {
 
 #[test]
 fn an_idle_keep_alive_connection_gets_a_grace_for_one_more_request() {
-    let mut server = Who::start(&[]);
+    let mut server = process::start(&[]);
     let mut stream = TcpStream::connect(server.addr).unwrap();
     stream.write_all(GET_WHO).unwrap();
     assert!(!answer_within(&mut stream, Duration::from_secs(2))
         .expect("an answer")
         .closes());
-    server.signal(libc::SIGTERM);
+    server.signal("TERM");
     // Idle at SIGTERM; a request sent 200 ms later is still answered.
     thread::sleep(Duration::from_millis(200));
     stream.write_all(GET_WHO).unwrap();
@@ -249,12 +251,12 @@ fn an_idle_keep_alive_connection_gets_a_grace_for_one_more_request() {
 
 #[test]
 fn an_idle_keep_alive_connection_is_closed_once_the_grace_is_over() {
-    let mut server = Who::start(&[]);
+    let mut server = process::start(&[]);
     let mut stream = TcpStream::connect(server.addr).unwrap();
     stream.write_all(GET_WHO).unwrap();
     answer_within(&mut stream, Duration::from_secs(2)).expect("an answer");
     let start = Instant::now();
-    server.signal(libc::SIGTERM);
+    server.signal("TERM");
     let closed = testkit::read_until_closed(&mut stream, Duration::from_secs(3));
     let took = start.elapsed();
     assert!(closed.is_empty(), "{closed:?}");
@@ -269,12 +271,12 @@ fn an_idle_keep_alive_connection_is_closed_once_the_grace_is_over() {
 
 #[test]
 fn a_connection_that_ends_during_the_grace_does_not_hold_up_the_exit() {
-    let mut server = Who::start(&[]);
+    let mut server = process::start(&[]);
     let mut stream = TcpStream::connect(server.addr).unwrap();
     stream.write_all(b"GET /who HTTP/1.1\r\n").unwrap();
     thread::sleep(Duration::from_millis(100));
     let start = Instant::now();
-    server.signal(libc::SIGTERM);
+    server.signal("TERM");
     // Time for the signal to reach the server: the answer then says close.
     thread::sleep(Duration::from_millis(150));
     stream.write_all(b"Host: x\r\n\r\n").unwrap();

@@ -13,6 +13,8 @@
 
 mod common;
 
+use common::process;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::AsRawFd;
@@ -22,7 +24,6 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::process::Who;
 use testkit::docker::Container;
 use testkit::{procfs, wrk};
 
@@ -53,7 +54,7 @@ struct Target {
 }
 
 fn binary() -> Target {
-    let mut who = Who::start(&[
+    let mut who = process::start(&[
         "--workers",
         "2",
         "--max-connections",
@@ -76,7 +77,7 @@ fn binary() -> Target {
         pid: who.pid(),
         log: Box::new(move || lines.lock().unwrap().clone()),
         stop: Box::new(move || {
-            who.signal(libc::SIGTERM);
+            who.signal("TERM");
             let (status, took) = who.exit_within(Duration::from_secs(10));
             // stderr is closed now: the reader has every line.
             let _ = reader.join();

@@ -4,23 +4,25 @@
 
 mod common;
 
+use common::process;
+
 use std::io::{BufRead, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::process::{Who, BIN};
+use common::process::{ServerProcess, BIN};
 use testkit::{http_get, CommandExt};
 
-fn with_env(vars: &[(&str, &str)], args: &[&str]) -> Who {
+fn with_env(vars: &[(&str, &str)], args: &[&str]) -> ServerProcess {
     let mut command = Command::new(BIN);
     for (key, value) in vars {
         command.env(key, value);
     }
-    Who::start_with(command, args, Stdio::piped())
+    ServerProcess::start_with(command, args, Stdio::piped())
 }
 
-fn url(server: &Who, path: &str) -> String {
+fn url(server: &ServerProcess, path: &str) -> String {
     format!("http://{}{path}", server.addr)
 }
 
@@ -134,7 +136,7 @@ fn bad_whoami_flags_are_usage_errors() {
 
 #[test]
 fn the_access_log_writes_one_line_per_request_on_stdout() {
-    let mut server = Who::start(&["--access-log"]);
+    let mut server = process::start(&["--access-log"]);
     let answer = common::process::exchange(
         server.addr,
         b"GET /who?x=1 HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 10.0.0.7, 10.0.0.8\r\nConnection: close\r\n\r\n",
@@ -167,7 +169,7 @@ fn the_access_log_writes_one_line_per_request_on_stdout() {
 
 #[test]
 fn without_access_log_nothing_but_the_listening_line_is_on_stdout() {
-    let mut server = Who::start(&[]);
+    let mut server = process::start(&[]);
     let _ = http_get(&url(&server, "/who"));
     server.stop();
     let mut rest = String::new();
@@ -177,13 +179,13 @@ fn without_access_log_nothing_but_the_listening_line_is_on_stdout() {
 
 #[test]
 fn a_wait_in_flight_does_not_hold_sigterm_past_the_drain_timeout() {
-    let mut server = Who::start(&["--drain-timeout", "1s"]);
+    let mut server = process::start(&["--drain-timeout", "1s"]);
     let mut client = TcpStream::connect(server.addr).unwrap();
     client
         .write_all(b"GET /who?wait=30s HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();
     std::thread::sleep(Duration::from_millis(300));
-    server.signal(libc::SIGTERM);
+    server.signal("TERM");
     let (status, took) = server.exit_within(Duration::from_secs(10));
     assert_eq!(status.code(), Some(0));
     assert!(
@@ -204,7 +206,7 @@ fn peak_rss_kb(pid: u32) -> u64 {
 
 #[test]
 fn a_1_gib_data_answer_streams_in_under_16_mb_of_memory() {
-    let server = Who::start(&[]);
+    let server = process::start(&[]);
     let mut stream = TcpStream::connect(server.addr).unwrap();
     stream
         .write_all(b"GET /data?size=1&unit=GB HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")

@@ -3,13 +3,15 @@
 
 mod common;
 
+use common::process;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::process::{exchange_on, thread_cpu, Who, BIN, GET_WHO};
+use common::process::{exchange_on, thread_cpu, ServerProcess, BIN, GET_WHO};
 use testkit::CommandExt;
 
 /// Keep-alive GETs on `connections` connections for `time`; the answers.
@@ -70,7 +72,7 @@ fn worker_threads(pid: u32) -> Vec<(String, u64)> {
 
 #[test]
 fn with_two_workers_under_load_both_worker_threads_serve() {
-    let server = Who::start(&["--workers", "2"]);
+    let server = process::start(&["--workers", "2"]);
     let before = worker_threads(server.pid());
     let names: Vec<&str> = before.iter().map(|(name, _)| name.as_str()).collect();
     assert_eq!(names, ["who-server", "worker-1"]);
@@ -88,7 +90,7 @@ fn with_two_workers_under_load_both_worker_threads_serve() {
 fn the_worker_count_can_come_from_the_environment() {
     let mut command = Command::new(BIN);
     command.env("WORKERS", "3");
-    let server = Who::start_with(command, &[], Stdio::piped());
+    let server = ServerProcess::start_with(command, &[], Stdio::piped());
     let names = worker_names(server.pid());
     assert_eq!(names, ["who-server", "worker-1", "worker-2"]);
 }
@@ -97,7 +99,7 @@ fn the_worker_count_can_come_from_the_environment() {
 fn by_default_there_is_one_worker_per_cpu_the_process_may_use() {
     let mut command = Command::new("taskset");
     command.args(["-c", "0", BIN]);
-    let server = Who::start_with(command, &[], Stdio::piped());
+    let server = ServerProcess::start_with(command, &[], Stdio::piped());
     let names = worker_names(server.pid());
     assert_eq!(names, ["who-server"]);
 }
@@ -107,7 +109,7 @@ fn by_default_two_cpus_make_two_workers() {
     // Needs CPUs 0 and 1 (every machine these tests run on has two).
     let mut command = Command::new("taskset");
     command.args(["-c", "0,1", BIN]);
-    let server = Who::start_with(command, &[], Stdio::piped());
+    let server = ServerProcess::start_with(command, &[], Stdio::piped());
     let names = worker_names(server.pid());
     assert_eq!(names, ["who-server", "worker-1"]);
 }
@@ -123,7 +125,7 @@ fn a_worker_count_of_0_is_a_usage_error() {
 
 #[test]
 fn the_connection_cap_is_one_across_all_workers() {
-    let server = Who::start(&["--workers", "2", "--max-connections", "2"]);
+    let server = process::start(&["--workers", "2", "--max-connections", "2"]);
     // Eight keep-alive clients; whichever workers they land on, two are served.
     let mut clients: Vec<TcpStream> = (0..8)
         .map(|_| TcpStream::connect(server.addr).unwrap())
@@ -177,7 +179,7 @@ fn a_port_in_use_is_one_line_and_exit_1_whatever_the_workers() {
 
 #[test]
 fn a_second_server_cannot_join_the_port_of_one_with_several_workers() {
-    let first = Who::start(&["--workers", "2"]);
+    let first = process::start(&["--workers", "2"]);
     let out = Command::new(BIN)
         .args([
             "--bind",
@@ -194,7 +196,7 @@ fn a_second_server_cannot_join_the_port_of_one_with_several_workers() {
 
 #[test]
 fn sigterm_under_load_with_two_workers_loses_no_answered_request_and_exits_0() {
-    let mut server = Who::start(&["--workers", "2", "--drain-timeout", "3s"]);
+    let mut server = process::start(&["--workers", "2", "--drain-timeout", "3s"]);
     let addr = server.addr;
     let clients: Vec<_> = (0..16)
         .map(|_| {
@@ -229,7 +231,7 @@ fn sigterm_under_load_with_two_workers_loses_no_answered_request_and_exits_0() {
         .collect();
     thread::sleep(Duration::from_secs(1));
     let before = worker_threads(server.pid());
-    server.signal(libc::SIGTERM);
+    server.signal("TERM");
     let (status, took) = server.exit_within(Duration::from_secs(5));
     assert_eq!(status.code(), Some(0));
     assert!(took < Duration::from_secs(4), "drain took {took:?}");
@@ -240,7 +242,7 @@ fn sigterm_under_load_with_two_workers_loses_no_answered_request_and_exits_0() {
 
 #[test]
 fn sigterm_drains_every_worker_within_the_drain_timeout() {
-    let mut server = Who::start(&["--workers", "2", "--drain-timeout", "1s"]);
+    let mut server = process::start(&["--workers", "2", "--drain-timeout", "1s"]);
     // Requests half sent on many connections.
     let stalled: Vec<TcpStream> = (0..16)
         .map(|_| {
@@ -252,7 +254,7 @@ fn sigterm_drains_every_worker_within_the_drain_timeout() {
         })
         .collect();
     thread::sleep(Duration::from_millis(300));
-    server.signal(libc::SIGTERM);
+    server.signal("TERM");
     let (status, took) = server.exit_within(Duration::from_secs(5));
     assert_eq!(status.code(), Some(0));
     assert!(

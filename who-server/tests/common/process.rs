@@ -1,114 +1,20 @@
-//! who-server as a child process whose stderr the test chooses, killed on
-//! drop so that a failing test leaves nothing running.
+//! who-server as a child process (testkit's `ServerProcess`, killed on
+//! drop so that a failing test leaves nothing running), and raw exchanges.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
+
 use std::os::fd::OwnedFd;
-use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+pub use testkit::ServerProcess;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_who-server");
 
-pub struct Who {
-    pub child: Child,
-    /// The rest of stdout after the `listening on` line (the access log).
-    pub stdout: BufReader<ChildStdout>,
-    pub addr: SocketAddr,
-    pub command: String,
-}
-
-impl Who {
-    /// `who-server --bind 127.0.0.1 --port 0 ARGS` with stderr piped.
-    pub fn start(args: &[&str]) -> Who {
-        Who::start_with(Command::new(BIN), args, Stdio::piped())
-    }
-
-    /// `command --bind 127.0.0.1 --port 0 ARGS`, with `stderr`; waits for
-    /// the `listening on` line.
-    pub fn start_with(mut command: Command, args: &[&str], stderr: impl Into<Stdio>) -> Who {
-        command
-            .args(["--bind", "127.0.0.1", "--port", "0"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(stderr);
-        let shown = format!("{command:?}");
-        let mut child = command
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {shown}: {e}"));
-        let mut line = String::new();
-        let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
-        let _ = stdout.read_line(&mut line);
-        let addr = line
-            .trim()
-            .strip_prefix("listening on http://")
-            .and_then(|addr| addr.parse().ok());
-        let Some(addr) = addr else {
-            let _ = child.kill();
-            let out = child.wait_with_output().expect("wait");
-            panic!(
-                "command: {shown}\nstatus: {}\nstdout: {line}\nstderr: {}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr)
-            );
-        };
-        Who {
-            child,
-            stdout,
-            addr,
-            command: shown,
-        }
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    pub fn signal(&self, signal: i32) {
-        // SAFETY: kill(2) on our own child's pid.
-        assert_eq!(unsafe { libc::kill(self.pid() as i32, signal) }, 0);
-    }
-
-    /// Waits up to `limit` for the exit; panics, saying how long, if none.
-    pub fn exit_within(&mut self, limit: Duration) -> (ExitStatus, Duration) {
-        let start = Instant::now();
-        while start.elapsed() < limit {
-            if let Some(status) = self.child.try_wait().expect("poll the child") {
-                return (status, start.elapsed());
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        panic!("{} still running {limit:?} after the signal", self.command);
-    }
-
-    /// All of stderr, once the process has exited (piped stderr only).
-    pub fn stderr(&mut self) -> String {
-        let mut text = String::new();
-        if let Some(mut stderr) = self.child.stderr.take() {
-            let _ = stderr.read_to_string(&mut text);
-        }
-        text
-    }
-
-    /// SIGTERM, exit 0 within 5 s, and the lines written to stderr.
-    pub fn stop(&mut self) -> String {
-        self.signal(libc::SIGTERM);
-        let (status, _) = self.exit_within(Duration::from_secs(5));
-        let stderr = self.stderr();
-        assert_eq!(
-            status.code(),
-            Some(0),
-            "{}: {status}\nstderr:\n{stderr}",
-            self.command
-        );
-        stderr
-    }
-}
-
-impl Drop for Who {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// who-server as a process: `--bind 127.0.0.1 --port 0 ARGS`, stderr piped
+/// (read it after the exit with [`ServerProcess::stderr`]).
+pub fn start(args: &[&str]) -> ServerProcess {
+    ServerProcess::start_with(Command::new(BIN), args, Stdio::piped())
 }
 
 /// One request on a new connection; the whole answer, or what came before
