@@ -5,12 +5,13 @@
 //! queue full are counted and the count written once stdout drains.
 
 use std::collections::VecDeque;
+use std::fmt;
 use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Lines waiting for stdout; more are dropped and counted.
 const QUEUE: usize = 1024;
@@ -41,7 +42,7 @@ pub fn line(at: SystemTime, entry: &Entry) -> String {
     let micros = entry.took.as_micros();
     format!(
         "{} {} {forwarded} {} {} {} {} {}.{:03}ms",
-        humantime::format_rfc3339_millis(at),
+        Rfc3339Millis(at),
         entry.remote,
         entry.method,
         entry.path,
@@ -50,6 +51,48 @@ pub fn line(at: SystemTime, entry: &Entry) -> String {
         micros / 1000,
         micros % 1000
     )
+}
+
+/// `2026-11-30T03:50:00.123Z`: UTC, to the millisecond (a time before
+/// 1970 prints as 1970's start; the clock is the system's now).
+struct Rfc3339Millis(SystemTime);
+
+impl fmt::Display for Rfc3339Millis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let since = self.0.duration_since(UNIX_EPOCH).unwrap_or_default();
+        let secs = since.as_secs();
+        let (year, month, day) = civil_from_days(secs / 86_400);
+        let time = secs % 86_400;
+        write!(
+            f,
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+            time / 3600,
+            time / 60 % 60,
+            time % 60,
+            since.subsec_millis()
+        )
+    }
+}
+
+/// The proleptic Gregorian date `days` after 1970-01-01: Howard Hinnant's
+/// `civil_from_days`, in unsigned arithmetic (no date before 1970 comes in).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    // Shifted to start on 0000-03-01, so that a leap day ends its year.
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let day_of_era = z % 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
+    let year = year_of_era + era * 400 + u64::from(month <= 2);
+    (year, month, day)
 }
 
 #[derive(Default)]
@@ -179,6 +222,44 @@ mod tests {
             line(at, &entry(Some(b"10.0.0.7, 10.0.0.8"))),
             "2025-11-30T03:50:00.123Z 172.18.0.1:40312 \"10.0.0.7, 10.0.0.8\" GET /who 200 12 0.052ms"
         );
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc_to_the_millisecond() {
+        let at =
+            |millis: u64| Rfc3339Millis(UNIX_EPOCH + Duration::from_millis(millis)).to_string();
+        // Checked against `date -u -d @SECONDS +%FT%T`.
+        assert_eq!(at(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(at(999), "1970-01-01T00:00:00.999Z");
+        assert_eq!(at(86_399_999), "1970-01-01T23:59:59.999Z");
+        assert_eq!(at(951_782_400_000), "2000-02-29T00:00:00.000Z"); // leap day, 400-year rule
+        assert_eq!(at(951_868_800_000), "2000-03-01T00:00:00.000Z");
+        assert_eq!(at(1_078_012_800_000), "2004-02-29T00:00:00.000Z");
+        assert_eq!(at(4_107_542_400_000), "2100-03-01T00:00:00.000Z"); // 2100: no leap day
+        assert_eq!(at(4_107_456_000_000), "2100-02-28T00:00:00.000Z");
+        assert_eq!(at(1_767_225_599_001), "2025-12-31T23:59:59.001Z");
+        assert_eq!(at(1_767_225_600_000), "2026-01-01T00:00:00.000Z");
+        assert_eq!(at(1_798_675_200_042), "2026-12-31T00:00:00.042Z");
+        assert_eq!(at(253_402_300_799_999), "9999-12-31T23:59:59.999Z");
+        // Before 1970: the epoch, not a panic.
+        assert_eq!(
+            Rfc3339Millis(UNIX_EPOCH - Duration::from_secs(1)).to_string(),
+            "1970-01-01T00:00:00.000Z"
+        );
+    }
+
+    #[test]
+    fn days_become_dates_across_every_month_and_year_end() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(31), (1970, 2, 1));
+        assert_eq!(civil_from_days(58), (1970, 2, 28));
+        assert_eq!(civil_from_days(59), (1970, 3, 1));
+        assert_eq!(civil_from_days(364), (1970, 12, 31));
+        assert_eq!(civil_from_days(365), (1971, 1, 1));
+        assert_eq!(civil_from_days(789), (1972, 2, 29));
+        assert_eq!(civil_from_days(10_956), (1999, 12, 31));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        assert_eq!(civil_from_days(20_422), (2025, 11, 30));
     }
 
     /// Collects what is written; the first write waits until `release`.

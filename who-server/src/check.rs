@@ -35,11 +35,7 @@ impl fmt::Display for CheckError {
         match self {
             CheckError::BadUrl(why) => write!(f, "bad URL: {why}"),
             CheckError::TimedOut(limit, step) => {
-                write!(
-                    f,
-                    "timed out after {} {step}",
-                    humantime::format_duration(*limit)
-                )
+                write!(f, "timed out after {limit:?} {step}")
             }
             CheckError::Unreachable(e) => write!(f, "no answer: {e}"),
             CheckError::Closed => write!(f, "connection closed before the status line"),

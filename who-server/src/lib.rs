@@ -22,6 +22,6 @@ mod watched;
 pub use routes::{Endpoints, Root};
 pub use server::{Config, Server};
 
-/// `--max-data`'s parser, for the binary's flags.
-pub use query::byte_count;
+/// `--max-data`'s parser and the durations', for the binary's flags.
+pub use query::{byte_count, go_duration};
 pub use shutdown::Stopper;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use hyper::header::{HeaderName, HeaderValue};
-use who_server::{byte_count, check, descriptors, Config, Endpoints, Root, Server};
+use who_server::{byte_count, check, descriptors, go_duration, Config, Endpoints, Root, Server};
 
 /// GET /who answers the hostname of the machine or container.
 ///
@@ -188,17 +188,17 @@ fn default_workers() -> usize {
     thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// `10s`, `500ms`, `1m 30s`: one parser for every duration flag, which
-/// keeps one copy of it in the binary.
-fn duration(text: &str) -> Result<Duration, humantime::DurationError> {
-    humantime::parse_duration(text)
+/// `10s`, `500ms`, `1m30s`: Go's syntax, the parser `?wait=` uses too, so
+/// one parser reads every duration and one copy of it is in the binary.
+fn duration(text: &str) -> Result<Duration, &'static str> {
+    go_duration(text)
 }
 
 /// A duration above zero: a zero log interval would spin.
 fn positive_duration(text: &str) -> Result<Duration, String> {
     match duration(text) {
         Ok(d) if d.is_zero() => Err("must be more than 0".to_owned()),
-        other => other.map_err(|e| e.to_string()),
+        other => other.map_err(str::to_owned),
     }
 }
 

@@ -135,6 +135,38 @@ fn bad_whoami_flags_are_usage_errors() {
 }
 
 #[test]
+fn duration_flags_take_go_durations_and_say_what_they_refuse() {
+    for bad in ["1m 30s", "forever", "-1s", "1"] {
+        let out = Command::new(BIN)
+            .arg(format!("--header-timeout={bad}"))
+            .outcome_within(Duration::from_secs(20));
+        assert_eq!(out.status.code(), Some(2), "{bad}: {out}");
+        let why = if bad.starts_with('-') {
+            "must not be negative"
+        } else {
+            "is not a duration such as 100ms, 1.5s or 1m30s"
+        };
+        assert!(
+            out.stderr
+                .contains(&format!("'{bad}' for '--header-timeout <DURATION>': {why}")),
+            "{bad}: {out}"
+        );
+    }
+    let out = Command::new(BIN)
+        .args(["--log-interval", "0"])
+        .outcome_within(Duration::from_secs(20));
+    assert_eq!(out.status.code(), Some(2), "{out}");
+    assert!(out.stderr.contains("must be more than 0"), "{out}");
+    let mut server = process::start(&["--header-timeout", "1m30s", "--max-wait", "1.5s"]);
+    assert_eq!(
+        http_get(&url(&server, "/who?wait=2s")).0,
+        400,
+        "--max-wait 1.5s took"
+    );
+    server.stop();
+}
+
+#[test]
 fn the_access_log_writes_one_line_per_request_on_stdout() {
     let mut server = process::start(&["--access-log"]);
     let answer = common::process::exchange(
