@@ -7,6 +7,7 @@ mod access_log;
 mod api;
 pub mod check;
 mod data;
+pub mod defaults;
 pub mod descriptors;
 mod drain;
 mod echo;

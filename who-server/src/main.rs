@@ -6,7 +6,9 @@ use std::time::Duration;
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use hyper::header::{HeaderName, HeaderValue};
-use who_server::{byte_count, check, descriptors, go_duration, Config, Endpoints, Root, Server};
+use who_server::{
+    byte_count, check, defaults, descriptors, go_duration, Config, Endpoints, Root, Server,
+};
 
 /// GET /who answers the hostname of the machine or container.
 ///
@@ -18,19 +20,19 @@ use who_server::{byte_count, check, descriptors, go_duration, Config, Endpoints,
 struct Cli {
     /// Port to listen on (0 picks a free one); WHOAMI_PORT_NUMBER is read
     /// too, after PORT.
-    #[arg(short, long, env = "PORT", default_value_t = 8080)]
+    #[arg(short, long, env = "PORT", default_value_t = defaults::PORT)]
     port: u16,
     /// Address to listen on [default: every interface, IPv6 and IPv4].
     #[arg(short, long, value_name = "ADDR")]
     bind: Option<IpAddr>,
     /// Cut off clients that take longer than this to send a request head.
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", default_value = defaults::HEADER_TIMEOUT, value_parser = duration)]
     header_timeout: Duration,
     /// Connections served at once; more wait in the listen backlog.
-    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", default_value_t = defaults::MAX_CONNECTIONS, value_parser = clap::value_parser!(u32).range(1..))]
     max_connections: u32,
     /// After SIGTERM or SIGINT, how long requests in flight may still run.
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", default_value = defaults::DRAIN_TIMEOUT, value_parser = duration)]
     drain_timeout: Duration,
     /// Threads serving requests, all accepting from one listening socket
     /// [default: the CPUs available, as a container's CPU quota allows].
@@ -39,10 +41,10 @@ struct Cli {
     /// After SIGTERM or SIGINT, how long /health answers 503 while every
     /// other request and new connection is still served, before the drain
     /// (a second signal skips it). For replicas behind a load balancer.
-    #[arg(long, env = "WHO_SHUTDOWN_DELAY", value_name = "DURATION", default_value = "0s", value_parser = duration)]
+    #[arg(long, env = "WHO_SHUTDOWN_DELAY", value_name = "DURATION", default_value = defaults::SHUTDOWN_DELAY, value_parser = duration)]
     shutdown_delay: Duration,
     /// Errors caused by clients are summed up in one line per kind this often.
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = positive_duration)]
+    #[arg(long, value_name = "DURATION", default_value = defaults::LOG_INTERVAL, value_parser = positive_duration)]
     log_interval: Duration,
     /// What / and unknown paths serve: hello (the Hello World line, 404)
     /// or whoami (traefik/whoami's text page).
@@ -53,10 +55,10 @@ struct Cli {
     #[arg(long, env = "WHO_NAME")]
     name: Option<String>,
     /// The largest /data answer (binary units: 512KB, 1GiB).
-    #[arg(long, value_name = "BYTES", default_value = "1GiB", value_parser = byte_count)]
+    #[arg(long, value_name = "BYTES", default_value = defaults::MAX_DATA, value_parser = byte_count)]
     max_data: u64,
     /// The longest ?wait= a request may ask for.
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", default_value = defaults::MAX_WAIT, value_parser = duration)]
     max_wait: Duration,
     /// Let POST /health set the status it answers (anyone who reaches the
     /// port could take this replica out of its load balancer).
@@ -83,7 +85,7 @@ enum Command {
         #[arg(default_value = check::DEFAULT_URL)]
         url: String,
         /// Give up after this long.
-        #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = duration)]
+        #[arg(long, value_name = "DURATION", default_value = defaults::CHECK_TIMEOUT, value_parser = duration)]
         timeout: Duration,
     },
 }

@@ -20,6 +20,7 @@ use hyper::{Method, Request, Response, StatusCode};
 
 use crate::access_log::{AccessLog, Entry};
 use crate::data::Pattern;
+use crate::defaults;
 use crate::server::Slot;
 use crate::shutdown::Draining;
 use crate::{api, echo, info, page, query};
@@ -67,8 +68,8 @@ impl Default for Endpoints {
         Endpoints {
             root: Root::Hello,
             name: None,
-            max_data: 1 << 30,
-            max_wait: Duration::from_secs(30),
+            max_data: defaults::max_data(),
+            max_wait: defaults::duration(defaults::MAX_WAIT),
             allow_health_override: false,
             expose_env: false,
             response_headers: Vec::new(),

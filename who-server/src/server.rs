@@ -19,6 +19,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
 use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
 
+use crate::defaults;
 use crate::drain::Drain;
 use crate::log::{Counters, Kind, Writer};
 use crate::routes::{self, App, Endpoints};
@@ -54,13 +55,15 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             bind: None,
-            port: 8080,
-            header_timeout: Duration::from_secs(10),
-            max_connections: 1024,
-            drain_timeout: Duration::from_secs(5),
+            port: defaults::PORT,
+            header_timeout: defaults::duration(defaults::HEADER_TIMEOUT),
+            max_connections: defaults::MAX_CONNECTIONS as usize,
+            drain_timeout: defaults::duration(defaults::DRAIN_TIMEOUT),
+            // The binary's default is the CPUs available; one keeps tests
+            // on one thread unless they ask for more.
             workers: 1,
-            log_interval: Duration::from_secs(10),
-            shutdown_delay: Duration::ZERO,
+            log_interval: defaults::duration(defaults::LOG_INTERVAL),
+            shutdown_delay: defaults::duration(defaults::SHUTDOWN_DELAY),
             endpoints: Endpoints::default(),
         }
     }
