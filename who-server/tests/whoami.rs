@@ -700,6 +700,28 @@ fn a_websocket_handshake_without_version_13_or_a_key_is_400_with_its_reason() {
 }
 
 #[test]
+fn a_websocket_handshake_needs_both_connection_upgrade_and_upgrade_websocket() {
+    let app = spawn_app();
+    let version_and_key =
+        "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+    // `close` too, so that the answer ends the exchange.
+    for only in [
+        "Connection: Upgrade, close\r\n",
+        "Upgrade: websocket\r\nConnection: close\r\n",
+    ] {
+        let request = format!("GET /echo HTTP/1.1\r\nHost: h\r\n{only}{version_and_key}\r\n");
+        let answer = String::from_utf8(exchange(app.addr, request.as_bytes())).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 400"), "{only}: {answer}");
+        assert!(
+            answer.ends_with(
+                "expected a WebSocket handshake (Connection: Upgrade, Upgrade: websocket)\n"
+            ),
+            "{only}: {answer}"
+        );
+    }
+}
+
+#[test]
 fn the_websocket_handshake_answers_rfc_6455s_accept_key() {
     let app = spawn_app();
     let mut stream = std::net::TcpStream::connect(app.addr).unwrap();
