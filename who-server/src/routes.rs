@@ -289,15 +289,9 @@ async fn data(req: &Request<Incoming>, app: &App) -> Response<Body> {
 }
 
 async fn api(req: Request<Incoming>, remote: SocketAddr, app: &App) -> Response<Body> {
-    if let Err(reason) = wait(&req, app).await {
-        return bad_request(reason);
-    }
-    let Some(env) = env_wanted(&req, app) else {
-        return respond(
-            StatusCode::FORBIDDEN,
-            TEXT,
-            Bytes::from_static(b"env=true needs --expose-env: environments hold secrets\n"),
-        );
+    let env = match waited_and_env(&req, app).await {
+        Ok(env) => env,
+        Err(refused) => return refused,
     };
     let (parts, _) = req.into_parts();
     let json = api::describe(&parts, remote, app.endpoints.name.as_deref(), env);
@@ -305,15 +299,9 @@ async fn api(req: Request<Incoming>, remote: SocketAddr, app: &App) -> Response<
 }
 
 async fn whoami(req: Request<Incoming>, remote: SocketAddr, app: &App) -> Response<Body> {
-    if let Err(reason) = wait(&req, app).await {
-        return bad_request(reason);
-    }
-    let Some(env) = env_wanted(&req, app) else {
-        return respond(
-            StatusCode::FORBIDDEN,
-            TEXT,
-            Bytes::from_static(b"env=true needs --expose-env: environments hold secrets\n"),
-        );
+    let env = match waited_and_env(&req, app).await {
+        Ok(env) => env,
+        Err(refused) => return refused,
     };
     let (parts, body) = req.into_parts();
     let body = read_capped(body, page::BODY_CAP).await;
@@ -337,6 +325,19 @@ async fn wait<B>(req: &Request<B>, app: &App) -> Result<(), String> {
 }
 
 /// `?env=true`: the environment; `None` when `--expose-env` forbids it.
+/// What `/api` and the page do first: `?wait=`, then whether `?env=true`
+/// is asked for and allowed; or the answer that says why not.
+async fn waited_and_env(req: &Request<Incoming>, app: &App) -> Result<bool, Response<Body>> {
+    wait(req, app).await.map_err(bad_request)?;
+    env_wanted(req, app).ok_or_else(|| {
+        respond(
+            StatusCode::FORBIDDEN,
+            TEXT,
+            Bytes::from_static(b"env=true needs --expose-env: environments hold secrets\n"),
+        )
+    })
+}
+
 fn env_wanted<B>(req: &Request<B>, app: &App) -> Option<bool> {
     let wanted = query::is_true(query::param(req.uri().query(), "env"));
     (!wanted || app.endpoints.expose_env).then_some(wanted)
