@@ -397,19 +397,23 @@ struct Sample {
     log_lines: u64,
 }
 
+/// The log's summary lines, one kind each: at most one per interval.
+const SUMMARIES: [&str; 6] = [
+    "header timeout: ",
+    "bad request: ",
+    "connection reset: ",
+    "accept failed: ",
+    "connection error: ",
+    "log: ",
+];
+
 /// The lines the log may write: the summaries, and the drain's line.
 fn summarised(line: &str) -> Option<&'static str> {
-    [
-        "header timeout: ",
-        "bad request: ",
-        "connection reset: ",
-        "accept failed: ",
-        "connection error: ",
-        "log: ",
-        "drain timeout of ",
-    ]
-    .into_iter()
-    .find(|prefix| line.starts_with(prefix))
+    SUMMARIES
+        .iter()
+        .copied()
+        .chain(["drain timeout of "])
+        .find(|prefix| line.starts_with(prefix))
 }
 
 /// Soaks `target` for `time`; the failures, and the samples printed.
@@ -519,14 +523,7 @@ fn soak(target: Target, time: Duration) -> Vec<String> {
         failures.push(format!("SIGTERM after the soak: {e}"));
     }
     let intervals = elapsed.as_secs() / LOG_INTERVAL_S + 2;
-    for kind in [
-        "header timeout: ",
-        "bad request: ",
-        "connection reset: ",
-        "accept failed: ",
-        "connection error: ",
-        "log: ",
-    ] {
+    for kind in SUMMARIES {
         let n = log.iter().filter(|l| l.starts_with(kind)).count() as u64;
         println!("log lines {kind:<20} {n}");
         if n > intervals {
