@@ -372,6 +372,17 @@ fn a_one_line_source_change_rebuilds_who_rust_without_recompiling_its_dependenci
     // with the copy as the build context, under another tag.
     let copy = tempfile::tempdir().unwrap();
     testkit::tree::copy_tracked(&root(), copy.path()).unwrap();
+    // First the tree as it is, so that the cache holds its dependencies
+    // whatever ran before: Docker's legacy builder follows the newest of
+    // the cached chains, and a cold build of another program (another
+    // `APP`) leaves a newer one that who:rust's build would miss on.
+    let warm_logs = tempfile::tempdir().unwrap();
+    drop(build_images_sh(
+        "who:rust",
+        &unique_prefix("cache-warm"),
+        Some(copy.path()),
+        warm_logs.path(),
+    ));
     let main_rs = copy.path().join("who-server/src/main.rs");
     let mut source = std::fs::read_to_string(&main_rs).unwrap();
     // Unique, or a second run would find this very change in the cache.
