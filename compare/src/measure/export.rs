@@ -28,7 +28,8 @@ use super::filesystem::{normalize, Entry, Filesystem, Node};
 /// What one layer tar holds.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LayerFacts {
-    /// The layer tar gzipped at the default level, as `docker push` sends it.
+    /// The layer tar gzipped at the default level, as `docker push` sends
+    /// it (zlib-rs's gzip: see compare/README.md).
     pub compressed_bytes: u64,
     pub entries: Vec<Entry>,
 }

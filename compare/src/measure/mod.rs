@@ -77,8 +77,16 @@ impl Measurer {
         record.user = Some(facts.user.clone());
         record.labels = facts.labels.clone();
 
-        self.progress.note(image, "export: gzip layers, list files");
-        match export::export(&self.docker, image, &facts.layers, &self.cache).await {
+        // The export (gzip in this process, tar in dockerd) and syft (its
+        // own process) read the same image independently: side by side
+        // they take the time of the longer one, not of both.
+        self.progress
+            .note(image, "export: gzip layers, list files; syft: packages");
+        let (export, sbom) = tokio::join!(
+            export::export(&self.docker, image, &facts.layers, &self.cache),
+            self.package_count(image, &facts.layers),
+        );
+        match export {
             Ok(export) => {
                 let fs = &export.filesystem;
                 if export.layers_earlier > 0 {
@@ -105,31 +113,42 @@ impl Measurer {
             }
             Err(e) => record.fail(Phase::Export, &e),
         }
-
-        let Some(syft) = &self.syft else {
-            return; // not installed: no count, no error
-        };
-        if let Some((count, earlier)) = self.cache.sbom(&facts.layers, syft) {
-            // Of this run: another image of the same layers (one syft run).
-            record.sbom_package_count = Some(count);
-            if earlier {
-                record.reused.insert(
-                    "sbom_package_count".to_owned(),
-                    format!("{syft} on the same layers in an earlier run (--fresh: run again)"),
-                );
+        match sbom {
+            Ok(Some((count, Some(earlier)))) => {
+                record.sbom_package_count = Some(count);
+                record
+                    .reused
+                    .insert("sbom_package_count".to_owned(), earlier);
             }
-            return;
-        }
-        self.progress.note(image, "syft: packages");
-        match sbom::package_count(image).await {
-            Ok(count) => {
-                if let Some(count) = count {
-                    self.cache.put_sbom(&facts.layers, syft, count);
-                }
-                record.sbom_package_count = count;
-            }
+            Ok(Some((count, None))) => record.sbom_package_count = Some(count),
+            Ok(None) => {} // syft not installed: no count, no error
             Err(e) => record.fail(Phase::Sbom, &e),
         }
+    }
+
+    /// syft's package count for the image of these layers, from the cache
+    /// when known, with the note saying so when an earlier run took it;
+    /// None without syft.
+    async fn package_count(
+        &self,
+        image: &str,
+        layers: &[String],
+    ) -> Result<Option<(usize, Option<String>)>> {
+        let Some(syft) = &self.syft else {
+            return Ok(None);
+        };
+        if let Some((count, earlier)) = self.cache.sbom(layers, syft) {
+            // Of this run: another image of the same layers (one syft run).
+            let note = earlier.then(|| {
+                format!("{syft} on the same layers in an earlier run (--fresh: run again)")
+            });
+            return Ok(Some((count, note)));
+        }
+        let count = sbom::package_count(image).await?;
+        if let Some(count) = count {
+            self.cache.put_sbom(layers, syft, count);
+        }
+        Ok(count.map(|count| (count, None)))
     }
 
     pub async fn cli_round(&self, spec: &CatalogImage, image: &str, cpus: f64) -> Result<CliRound> {
