@@ -49,8 +49,9 @@ fn client_image() -> &'static str {
 }
 
 /// The keep-alive client, built static for musl (it runs in the busybox
-/// client image) into its own target directory: the one `cargo test` builds
-/// in may still be locked by it.
+/// client image) into a target directory of its own: with its RUSTFLAGS it
+/// would otherwise rebuild, and be rebuilt by, a hand-run build of the
+/// client (deploy/README.md's).
 fn keep_alive_client_binary() -> PathBuf {
     const TARGET: &str = "x86_64-unknown-linux-musl";
     let target_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("keep-alive-client");
