@@ -109,4 +109,17 @@ mod tests {
     fn the_addresses_include_loopback() {
         assert!(addresses().iter().any(|ip| ip == "127.0.0.1"));
     }
+
+    #[test]
+    fn the_addresses_are_ordered_by_interface_index_and_within_one_as_the_kernel_gives_them() {
+        // A stable sort by index is the order Go's `net.Interfaces` gives.
+        let mut expected: Vec<(Option<u32>, String)> = if_addrs::get_if_addrs()
+            .unwrap()
+            .iter()
+            .map(|interface| (interface.index, interface.ip().to_string()))
+            .collect();
+        expected.sort_by_key(|(index, _)| *index);
+        let expected: Vec<String> = expected.into_iter().map(|(_, ip)| ip).collect();
+        assert_eq!(read_addresses().to_vec(), expected);
+    }
 }

@@ -638,6 +638,35 @@ fn an_http_1_0_request_without_connection_is_shown_with_connection_close_as_go_d
 }
 
 #[test]
+fn an_http_1_1_request_without_connection_is_shown_without_one() {
+    let app = spawn_app();
+    // Kept alive: the answer is read by its length, not up to a close.
+    let mut stream = std::net::TcpStream::connect(app.addr).unwrap();
+    std::io::Write::write_all(&mut stream, b"GET /whoami HTTP/1.1\r\nHost: h\r\n\r\n").unwrap();
+    let answer = common::answer::answer_within(&mut stream, Duration::from_secs(5))
+        .expect("an answer within 5 s");
+    assert_eq!(answer.status(), "200", "{}", answer.head);
+    let page = String::from_utf8(answer.body).unwrap();
+    assert_eq!(
+        echoed(&page, "GET"),
+        "GET /whoami HTTP/1.1\r\nHost: h\r\n\r\n"
+    );
+}
+
+#[test]
+fn a_get_with_a_body_is_shown_with_its_content_length_and_body() {
+    let app = spawn_app();
+    let page = page_of(
+        &app,
+        b"GET /whoami HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc",
+    );
+    assert_eq!(
+        echoed(&page, "GET"),
+        "GET /whoami HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc"
+    );
+}
+
+#[test]
 fn an_absolute_target_gives_its_host_and_only_its_path() {
     let app = spawn_app();
     let page = page_of(

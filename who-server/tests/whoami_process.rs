@@ -200,6 +200,22 @@ fn the_access_log_writes_one_line_per_request_on_stdout() {
 }
 
 #[test]
+fn the_access_log_counts_0_bytes_for_a_head_request_as_none_are_sent() {
+    let mut server = process::start(&["--access-log"]);
+    let answer = process::exchange(
+        server.addr,
+        b"HEAD /who HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    let answer = String::from_utf8(answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+    assert!(answer.ends_with("\r\n\r\n"), "a head and no body: {answer}");
+    let mut line = String::new();
+    server.stdout.read_line(&mut line).unwrap();
+    let fields: Vec<&str> = line.split(' ').collect();
+    assert_eq!(fields[2..7], ["-", "HEAD", "/who", "200", "0"], "{line}");
+}
+
+#[test]
 fn without_access_log_nothing_but_the_listening_line_is_on_stdout() {
     let mut server = process::start(&[]);
     let _ = http_get(&url(&server, "/who"));
