@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CONNECTION};
 use hyper::server::conn::http1;
@@ -297,6 +298,8 @@ impl Shared {
     /// The answer of `routes`; once draining, marked `Connection: close`,
     /// so that a keep-alive client leaves after it (hyper then closes the
     /// connection) instead of sending a request a closing server may miss.
+    /// `map` rather than an `async` block, which would hold the answer's
+    /// future twice (routes.rs, `handle`).
     fn answer(
         &self,
         mut req: Request<Incoming>,
@@ -307,16 +310,15 @@ impl Shared {
         if draining {
             req.extensions_mut().insert(Draining);
         }
-        let answer = routes::handle(req, remote, self.app.clone(), slot);
-        async move {
-            let mut response = answer.await?;
+        routes::handle(req, remote, self.app.clone(), slot).map(move |answer| {
+            let Ok(mut response) = answer;
             if draining {
                 response
                     .headers_mut()
                     .insert(CONNECTION, HeaderValue::from_static("close"));
             }
             Ok(response)
-        }
+        })
     }
 }
 
