@@ -15,8 +15,8 @@ use futures_util::FutureExt;
 use http_body_util::{BodyExt, Either, Full};
 use hyper::body::{Body as _, Bytes, Incoming};
 use hyper::header::{
-    HeaderMap, HeaderName, HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_LENGTH,
-    CONTENT_TYPE,
+    HeaderMap, HeaderName, HeaderValue, ALLOW, CACHE_CONTROL, CONNECTION, CONTENT_DISPOSITION,
+    CONTENT_LENGTH, CONTENT_TYPE,
 };
 use hyper::{Method, Request, Response, StatusCode};
 
@@ -24,7 +24,6 @@ use crate::access_log::{AccessLog, Entry};
 use crate::data::Pattern;
 use crate::defaults;
 use crate::server::Slot;
-use crate::shutdown::Draining;
 use crate::{api, echo, info, page, query};
 
 /// The Go web demo's line (`fmt.Fprintln`, hence the newline), with Rust.
@@ -37,6 +36,7 @@ const JSON: HeaderValue = HeaderValue::from_static("application/json");
 /// whoami's `/bench` says no charset.
 const PLAIN: HeaderValue = HeaderValue::from_static("text/plain");
 const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
+const CLOSE: HeaderValue = HeaderValue::from_static("close");
 /// A client that sends a body slower than this gets the page with what came.
 const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -123,18 +123,28 @@ pub type Body = Either<Full<Bytes>, Pattern>;
 /// once and is wrapped by `map`, which holds it in place; what the access
 /// log needs is boxed, so the requests that are not logged carry 8 bytes
 /// for it.
+///
+/// `draining`: the server was asked to stop. `/health` answers 503, so
+/// that load balancers take the replica out while it still serves
+/// everything else, and every answer says `Connection: close`, so that a
+/// keep-alive client leaves after it (hyper then closes the connection)
+/// instead of sending a request a closing server may miss.
 pub fn handle(
     req: Request<Incoming>,
     remote: SocketAddr,
     app: Arc<App>,
     slot: Slot,
+    draining: bool,
 ) -> impl Future<Output = Result<Response<Body>, Infallible>> {
     let logged = app
         .log
         .as_ref()
         .map(|_| Box::new(Logged::new(&req, remote)));
-    route(req, remote, app.clone(), slot).map(move |mut response| {
+    route(req, remote, app.clone(), slot, draining).map(move |mut response| {
         add_headers(&mut response, &app.endpoints);
+        if draining {
+            response.headers_mut().insert(CONNECTION, CLOSE);
+        }
         if let (Some(log), Some(logged)) = (&app.log, logged) {
             logged.record(log, &response);
         }
@@ -194,6 +204,7 @@ fn route(
     remote: SocketAddr,
     app: Arc<App>,
     slot: Slot,
+    draining: bool,
 ) -> impl Future<Output = Response<Body>> {
     async move {
         let app = &*app;
@@ -220,17 +231,12 @@ fn route(
                 )),
                 Err(reason) => bad_request(reason),
             },
-            // Once stopping, 503 whatever was set: load balancers take the
-            // replica out while it still serves everything else.
-            (&Method::GET | &Method::HEAD, "/health")
-                if req.extensions().get::<Draining>().is_some() =>
-            {
-                no_store(respond(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    TEXT,
-                    Bytes::from_static(b"shutting down"),
-                ))
-            }
+            // Once stopping, 503 whatever was set (see `handle`).
+            (&Method::GET | &Method::HEAD, "/health") if draining => no_store(respond(
+                StatusCode::SERVICE_UNAVAILABLE,
+                TEXT,
+                Bytes::from_static(b"shutting down"),
+            )),
             (&Method::GET | &Method::HEAD, "/health") => match wait(&req, app).await {
                 Ok(()) => health(reuse(&mut req), app),
                 Err(reason) => bad_request(reason),
@@ -477,7 +483,7 @@ fn respond_in(
 mod tests {
     use super::*;
 
-    fn returned_size<A, B, C, D, R>(_: impl Fn(A, B, C, D) -> R) -> usize {
+    fn returned_size<A, B, C, D, E, R>(_: impl Fn(A, B, C, D, E) -> R) -> usize {
         std::mem::size_of::<R>()
     }
 
