@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use http_body_util::{BodyExt, Either, Full};
 use hyper::body::{Body as _, Bytes, Incoming};
 use hyper::header::{
-    HeaderMap, HeaderName, HeaderValue, ALLOW, CACHE_CONTROL, CONNECTION, CONTENT_DISPOSITION,
-    CONTENT_LENGTH, CONTENT_TYPE,
+    HeaderName, HeaderValue, ALLOW, CACHE_CONTROL, CONNECTION, CONTENT_DISPOSITION, CONTENT_LENGTH,
+    CONTENT_TYPE,
 };
 use hyper::{Method, Request, Response, StatusCode};
 
@@ -214,24 +214,16 @@ fn route(
         let whoami_root = app.endpoints.root == Root::Whoami;
         let health_override = app.endpoints.allow_health_override;
         let mut response = match (req.method(), req.uri().path()) {
-            (&Method::GET | &Method::HEAD, "/bench") => bench(reuse(&mut req)),
-            (&Method::GET | &Method::HEAD, "/") if !whoami_root => {
-                let headers = reuse(&mut req);
-                respond_in(
-                    headers,
-                    StatusCode::OK,
-                    TEXT,
-                    Bytes::from_static(HELLO.as_bytes()),
-                )
-            }
+            (&Method::GET | &Method::HEAD, "/bench") => bench(&mut req),
+            (&Method::GET | &Method::HEAD, "/") if !whoami_root => respond_in(
+                &mut req,
+                StatusCode::OK,
+                TEXT,
+                Bytes::from_static(HELLO.as_bytes()),
+            ),
             // The same bytes as the Go original: the bare hostname, no newline.
             (&Method::GET | &Method::HEAD, "/who") => match wait(&req, app).await {
-                Ok(()) => no_store(respond_in(
-                    reuse(&mut req),
-                    StatusCode::OK,
-                    TEXT,
-                    info::hostname(),
-                )),
+                Ok(()) => no_store(respond_in(&mut req, StatusCode::OK, TEXT, info::hostname())),
                 Err(reason) => bad_request(reason),
             },
             // Once stopping, 503 whatever was set (see `handle`).
@@ -241,7 +233,7 @@ fn route(
                 Bytes::from_static(b"shutting down"),
             )),
             (&Method::GET | &Method::HEAD, "/health") => match wait(&req, app).await {
-                Ok(()) => health(reuse(&mut req), app),
+                Ok(()) => health(&mut req, app),
                 Err(reason) => bad_request(reason),
             },
             (&Method::POST, "/health") if health_override => Box::pin(set_health(req, app)).await,
@@ -270,18 +262,18 @@ fn route(
 }
 
 /// whoami's `1`, with nothing that costs: no wait, no cache header.
-fn bench(headers: HeaderMap) -> Response<Body> {
-    respond_in(headers, StatusCode::OK, PLAIN, Bytes::from_static(b"1"))
+fn bench(req: &mut Request<Incoming>) -> Response<Body> {
+    respond_in(req, StatusCode::OK, PLAIN, Bytes::from_static(b"1"))
 }
 
-fn health(headers: HeaderMap, app: &App) -> Response<Body> {
+fn health(req: &mut Request<Incoming>, app: &App) -> Response<Body> {
     let status = StatusCode::from_u16(app.health.load(Relaxed)).unwrap_or(StatusCode::OK);
     let body = match status {
         StatusCode::OK => "ok",
         _ => status.canonical_reason().unwrap_or(""),
     };
     no_store(respond_in(
-        headers,
+        req,
         status,
         TEXT,
         Bytes::from_static(body.as_bytes()),
@@ -456,29 +448,28 @@ fn respond(
     content_type: HeaderValue,
     body: impl Into<Bytes>,
 ) -> Response<Body> {
-    respond_in(HeaderMap::new(), status, content_type, body)
+    let mut response = Response::new(Either::Left(Full::new(body.into())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(CONTENT_TYPE, content_type);
+    response
 }
 
-/// The request's header map, emptied, for its answer: hyper reads the next
+/// An answer in the request's header map, emptied: hyper reads the next
 /// request's headers into the map of the last answer, so on a keep-alive
 /// connection one map goes round and the cheap paths allocate nothing
 /// (tests/allocations.rs). A new map would allocate its table and entries
-/// on the first insert, every request.
-fn reuse(req: &mut Request<Incoming>) -> HeaderMap {
-    let mut headers = std::mem::take(req.headers_mut());
-    headers.clear();
-    headers
-}
-
-/// An answer whose headers go into `headers` (see [`reuse`]).
+/// on the first insert, every request. Swapped in place rather than
+/// passed along: each move of a map is 96 bytes copied.
 fn respond_in(
-    headers: HeaderMap,
+    req: &mut Request<Incoming>,
     status: StatusCode,
     content_type: HeaderValue,
     body: impl Into<Bytes>,
 ) -> Response<Body> {
     let mut response = Response::new(Either::Left(Full::new(body.into())));
-    *response.headers_mut() = headers;
+    let headers = response.headers_mut();
+    std::mem::swap(headers, req.headers_mut());
+    headers.clear();
     *response.status_mut() = status;
     response.headers_mut().insert(CONTENT_TYPE, content_type);
     response
