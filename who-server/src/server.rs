@@ -1,5 +1,3 @@
-use std::convert::Infallible;
-use std::future::Future;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::pin::pin;
@@ -8,11 +6,8 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use hyper::body::Incoming;
-use hyper::header::{HeaderValue, CONNECTION};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use socket2::{Domain, Socket, Type};
 use tokio::net::{TcpListener, TcpStream};
@@ -23,7 +18,7 @@ use crate::defaults;
 use crate::drain::Drain;
 use crate::log::{Counters, Kind, Writer};
 use crate::routes::{self, App, Endpoints};
-use crate::shutdown::{self, Draining, Stopper};
+use crate::shutdown::{self, Stopper};
 use crate::watched::{with_header_timeout, Cut, State, Watched};
 
 /// Everything the server can be told; the binary fills it from its flags.
@@ -269,7 +264,11 @@ impl Shared {
         let held_by_requests = slot.clone();
         let service = service_fn(move |req| {
             answering.head_read();
-            shared.answer(req, remote, held_by_requests.clone())
+            // Read per request: once draining, `/health` answers 503 and
+            // every answer says `Connection: close` (routes.rs).
+            let draining = shared.draining.load(Relaxed);
+            let app = shared.app.clone();
+            routes::handle(req, remote, app, held_by_requests.clone(), draining)
         });
         // Upgrades for /echo's WebSocket.
         let connection = graceful.watch(
@@ -292,31 +291,6 @@ impl Shared {
                 mine.none.notify_waiters();
             }
         });
-    }
-
-    /// The answer of `routes`; once draining, marked `Connection: close`,
-    /// so that a keep-alive client leaves after it (hyper then closes the
-    /// connection) instead of sending a request a closing server may miss.
-    fn answer(
-        &self,
-        mut req: Request<Incoming>,
-        remote: SocketAddr,
-        slot: Slot,
-    ) -> impl Future<Output = Result<Response<routes::Body>, Infallible>> {
-        let draining = self.draining.load(Relaxed);
-        if draining {
-            req.extensions_mut().insert(Draining);
-        }
-        let answer = routes::handle(req, remote, self.app.clone(), slot);
-        async move {
-            let mut response = answer.await?;
-            if draining {
-                response
-                    .headers_mut()
-                    .insert(CONNECTION, HeaderValue::from_static("close"));
-            }
-            Ok(response)
-        }
     }
 }
 

@@ -16,11 +16,6 @@ use tokio::sync::watch;
 
 use crate::log::Counters;
 
-/// Marks a request that came in once the server was asked to stop: its
-/// `/health` answers 503, so that load balancers take the replica out.
-#[derive(Clone, Copy)]
-pub(crate) struct Draining;
-
 /// Asks a serving [`Server`](crate::Server) to stop, as SIGTERM does: the
 /// first request starts the shutdown delay (or, without one, the drain);
 /// a second one cuts the delay short.
