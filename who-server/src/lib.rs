@@ -14,6 +14,8 @@ mod echo;
 mod info;
 pub mod log;
 mod page;
+#[cfg(feature = "tls")]
+mod peer;
 mod query;
 mod routes;
 mod server;
@@ -21,6 +23,8 @@ mod shutdown;
 mod watched;
 
 pub use routes::{Endpoints, Root};
+#[cfg(feature = "tls")]
+pub use server::TlsFiles;
 pub use server::{Config, Server};
 
 /// `--max-data`'s parser and the durations', for the binary's flags.

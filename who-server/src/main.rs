@@ -74,6 +74,20 @@ struct Cli {
     /// method, path, status, bytes, duration.
     #[arg(long)]
     access_log: bool,
+    /// Serve HTTPS (and HTTP/2 by ALPN) with this certificate chain, PEM;
+    /// with --key. SIGHUP reads both again.
+    #[cfg(feature = "tls")]
+    #[arg(long, env = "WHO_CERT", value_name = "FILE", requires = "key")]
+    cert: Option<std::path::PathBuf>,
+    /// The certificate's private key, PEM.
+    #[cfg(feature = "tls")]
+    #[arg(long, env = "WHO_KEY", value_name = "FILE", requires = "cert")]
+    key: Option<std::path::PathBuf>,
+    /// Require a client certificate signed by one of these CAs, PEM
+    /// (mutual TLS). Without it one is asked for and shown, not checked.
+    #[cfg(feature = "tls")]
+    #[arg(long, env = "WHO_CACERT", value_name = "FILE", requires = "cert")]
+    cacert: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -126,10 +140,23 @@ fn main() -> ExitCode {
             response_headers: cli.response_header,
             access_log: cli.access_log,
         },
+        #[cfg(feature = "tls")]
+        tls: cli
+            .cert
+            .zip(cli.key)
+            .map(|(cert, key)| who_server::TlsFiles {
+                cert,
+                key,
+                cacert: cli.cacert,
+            }),
     };
     // Everything that can fail does so before the `listening on` line.
     let served = Server::bind(&config).and_then(|server| {
         server.stop_on_signals()?;
+        #[cfg(feature = "tls")]
+        if server.is_tls() {
+            return server.serve(|addr| println!("listening on https://{addr}"));
+        }
         server.serve(|addr| println!("listening on http://{addr}"))
     });
     match served {

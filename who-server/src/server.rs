@@ -26,6 +26,13 @@ use crate::routes::{self, App, Endpoints};
 use crate::shutdown::{self, Draining, Stopper};
 use crate::watched::{with_header_timeout, Cut, State, Watched};
 
+// HTTPS, mutual TLS and HTTP/2: the `tls` feature, hooked in below at
+// `Shared::serve` (and where settings are read), nowhere else.
+#[cfg(feature = "tls")]
+mod tls;
+#[cfg(feature = "tls")]
+pub use tls::TlsFiles;
+
 /// Everything the server can be told; the binary fills it from its flags.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -49,6 +56,9 @@ pub struct Config {
     pub shutdown_delay: Duration,
     /// What the endpoints serve and allow (routes.rs).
     pub endpoints: Endpoints,
+    /// `--cert`, `--key`, `--cacert`: HTTPS instead of plain HTTP.
+    #[cfg(feature = "tls")]
+    pub tls: Option<TlsFiles>,
 }
 
 impl Default for Config {
@@ -65,6 +75,8 @@ impl Default for Config {
             log_interval: defaults::duration(defaults::LOG_INTERVAL),
             shutdown_delay: defaults::duration(defaults::SHUTDOWN_DELAY),
             endpoints: Endpoints::default(),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -79,6 +91,8 @@ pub struct Server {
     counters: Arc<Counters>,
     stopper: Stopper,
     app: Arc<App>,
+    #[cfg(feature = "tls")]
+    tls: Option<Arc<tls::Tls>>,
 }
 
 impl Server {
@@ -94,6 +108,11 @@ impl Server {
             .map_err(|e| context(&format!("cannot listen on {}", shown_address(config)), e))?;
         let app = App::new(config.endpoints.clone())
             .map_err(|e| context("cannot start the access log", e))?;
+        #[cfg(feature = "tls")]
+        let tls = match &config.tls {
+            Some(files) => Some(Arc::new(tls::Tls::load(files)?)),
+            None => None,
+        };
         Ok(Server {
             listener,
             config: config.clone(),
@@ -101,6 +120,8 @@ impl Server {
             counters: Arc::default(),
             stopper: Stopper::new(),
             app: Arc::new(app),
+            #[cfg(feature = "tls")]
+            tls,
         })
     }
 
@@ -115,9 +136,21 @@ impl Server {
 
     /// From now on SIGTERM and SIGINT stop the server.
     pub fn stop_on_signals(&self) -> io::Result<()> {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &self.tls {
+            // And SIGHUP reads the certificate and key again.
+            tls.reload_on_sighup(&self.runtimes[0], &self.counters)
+                .map_err(|e| context("cannot install signal handlers", e))?;
+        }
         self.stopper
             .on_signals(&self.runtimes[0])
             .map_err(|e| context("cannot install signal handlers", e))
+    }
+
+    /// Whether connections are TLS (`--cert` and `--key` given).
+    #[cfg(feature = "tls")]
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
     }
 
     /// Starts the log thread and the workers, calls `ready` once they all
@@ -131,13 +164,21 @@ impl Server {
             counters,
             stopper,
             app,
+            #[cfg(feature = "tls")]
+            tls,
         } = self;
         let addr = listener
             .local_addr()
             .map_err(|e| context("cannot read the listening address", e))?;
         let log = Writer::start(counters.clone(), config.log_interval)
             .map_err(|e| context("cannot start the log thread", e))?;
-        let shared = Arc::new(Shared::new(&config, counters, app));
+        let shared = Arc::new(Shared::new(
+            &config,
+            counters,
+            app,
+            #[cfg(feature = "tls")]
+            tls::Secure::new(tls, config.header_timeout),
+        ));
         // The stop request reaches the first runtime; this passes it on to all.
         let (close, closing) = watch::channel(false);
         let first = runtimes.remove(0);
@@ -215,10 +256,17 @@ struct Shared {
     counters: Arc<Counters>,
     /// What the endpoints serve and allow, and their shared state.
     app: Arc<App>,
+    #[cfg(feature = "tls")]
+    secure: tls::Secure,
 }
 
 impl Shared {
-    fn new(config: &Config, counters: Arc<Counters>, app: Arc<App>) -> Shared {
+    fn new(
+        config: &Config,
+        counters: Arc<Counters>,
+        app: Arc<App>,
+        #[cfg(feature = "tls")] secure: tls::Secure,
+    ) -> Shared {
         let mut http = http1::Builder::new();
         // No timer, so no header timeout of hyper's (it would box a timer
         // per request): `with_header_timeout` keeps one per connection.
@@ -249,6 +297,8 @@ impl Shared {
             drain_timeout: config.drain_timeout,
             counters,
             app,
+            #[cfg(feature = "tls")]
+            secure,
         }
     }
 
@@ -263,12 +313,36 @@ impl Shared {
         permit: OwnedSemaphorePermit,
         mine: &Arc<Held>,
     ) {
+        #[cfg(feature = "tls")]
+        tls::serve(self, graceful, stream, remote, permit, mine);
+        #[cfg(not(feature = "tls"))]
+        self.serve_http1(graceful, stream, remote, permit, mine);
+    }
+
+    /// Serves HTTP/1 on `stream` (with `tls`: over TLS, `peer` what the
+    /// requests show of it).
+    fn serve_http1<S>(
+        self: &Arc<Self>,
+        graceful: &Drain,
+        stream: S,
+        remote: SocketAddr,
+        permit: OwnedSemaphorePermit,
+        mine: &Arc<Held>,
+        #[cfg(feature = "tls")] peer: Option<crate::peer::Tls>,
+    ) where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
         let (stream, state) = Watched::new(stream);
         let (shared, answering) = (self.clone(), state.clone());
         let slot: Slot = Arc::new(permit);
         let held_by_requests = slot.clone();
-        let service = service_fn(move |req| {
+        #[allow(unused_mut)]
+        let service = service_fn(move |mut req: Request<Incoming>| {
             answering.head_read();
+            #[cfg(feature = "tls")]
+            if let Some(peer) = &peer {
+                req.extensions_mut().insert(peer.clone());
+            }
             shared.answer(req, remote, held_by_requests.clone())
         });
         // Upgrades for /echo's WebSocket.
