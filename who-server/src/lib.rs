@@ -20,6 +20,8 @@ mod query;
 mod routes;
 mod server;
 mod shutdown;
+#[cfg(feature = "tls")]
+mod tls_check;
 mod watched;
 
 pub use routes::{Endpoints, Root};

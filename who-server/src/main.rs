@@ -101,11 +101,36 @@ enum Command {
         /// Give up after this long.
         #[arg(long, value_name = "DURATION", default_value = defaults::CHECK_TIMEOUT, value_parser = duration)]
         timeout: Duration,
+        /// Take any certificate of an https:// URL. Without a URL, with
+        /// WHO_CERT set (the server's), checks https://127.0.0.1:8080/health.
+        #[cfg(feature = "tls")]
+        #[arg(long)]
+        insecure: bool,
     },
 }
 
 fn main() -> ExitCode {
     let cli = parse();
+    #[cfg(feature = "tls")]
+    if let Some(Command::Check {
+        url,
+        timeout,
+        insecure,
+    }) = &cli.command
+    {
+        // The HEALTHCHECK of who:rust-tls: the container's own environment
+        // says whether its server speaks TLS.
+        let url = match url.as_str() == check::DEFAULT_URL && std::env::var_os("WHO_CERT").is_some()
+        {
+            true => "https://127.0.0.1:8080/health",
+            false => url,
+        };
+        return match check::check_tls(url, *timeout, *insecure) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(format_args!("check {url}: {e}")),
+        };
+    }
+    #[cfg(not(feature = "tls"))]
     if let Some(Command::Check { url, timeout }) = &cli.command {
         return match check::check(url, *timeout) {
             Ok(()) => ExitCode::SUCCESS,

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::process;
-use common::{spawn_app_with, TestApp};
+use common::{spawn_app_with, with_header_timeout, TestApp};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_rustls::rustls::pki_types::pem::PemObject;
@@ -763,4 +763,87 @@ fn a_bad_file_on_sighup_keeps_the_old_certificate_and_says_why() {
         line.contains("still serving the previous certificate"),
         "{line}"
     );
+}
+
+#[test]
+fn an_idle_http2_connection_gets_goaway_after_the_header_timeout() {
+    let app = spawn_app_with(with_header_timeout(Duration::from_millis(300)));
+    let mut stream = TcpStream::connect(app.addr).unwrap();
+    let mut hello = PREFACE.to_vec();
+    hello.extend(frame(SETTINGS, 0, 0, &[]));
+    stream.write_all(&hello).unwrap();
+    let started = Instant::now();
+    // NO_ERROR: a graceful close, not a punishment.
+    assert_eq!(
+        read_until_goaway(&mut stream, Duration::from_secs(5)),
+        Some(0)
+    );
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(250) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+}
+
+#[test]
+fn a_stop_lets_an_http2_request_in_flight_finish_then_closes_the_connection() {
+    let mut app = spawn_app_with(Config::default());
+    let stopper = app.stopper.clone();
+    let addr = app.addr;
+    let (status, closed) = runtime().block_on(async move {
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (mut client, connection) = h2::client::handshake(tcp).await.unwrap();
+        let connection = tokio::spawn(connection);
+        let request = hyper::Request::get("http://127.0.0.1/who?wait=700ms")
+            .body(())
+            .unwrap();
+        let (response, _) = client.send_request(request, true).unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        stopper.stop();
+        let status = response.await.expect("answered through the drain").status();
+        let closed = tokio::time::timeout(Duration::from_secs(3), connection).await;
+        (status.as_u16(), closed.is_ok())
+    });
+    assert_eq!(status, 200);
+    assert!(closed, "the connection stayed open after the drain");
+    assert!(app.stop_within(Duration::from_secs(5)));
+}
+
+// `who-server check`, the image's HEALTHCHECK, against an HTTPS server.
+
+fn check(args: &[&str]) -> (Option<i32>, String) {
+    let output = std::process::Command::new(process::BIN)
+        .arg("check")
+        .args(args)
+        .output()
+        .unwrap();
+    (output.status.code(), text(&output.stderr))
+}
+
+#[test]
+fn check_with_insecure_passes_against_an_https_server_with_a_certificate_it_does_not_know() {
+    let pki = Pki::new();
+    let app = https_app(&pki, false);
+    let url = format!("https://{}/health", app.addr);
+    let (code, stderr) = check(&[&url, "--insecure"]);
+    assert_eq!(code, Some(0), "{stderr}");
+}
+
+#[test]
+fn check_refuses_an_https_url_without_insecure_as_it_has_nothing_to_verify_with() {
+    let pki = Pki::new();
+    let app = https_app(&pki, false);
+    let url = format!("https://{}/health", app.addr);
+    let (code, stderr) = check(&[&url]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("needs --insecure"), "{stderr}");
+}
+
+#[test]
+fn check_over_plain_http_fails_against_an_https_server() {
+    let pki = Pki::new();
+    let app = https_app(&pki, false);
+    let url = format!("http://{}/health", app.addr);
+    let (code, stderr) = check(&[&url, "--timeout", "2s"]);
+    assert_eq!(code, Some(1), "{stderr}");
 }

@@ -329,6 +329,10 @@ pub(super) fn serve(
     permit: OwnedSemaphorePermit,
     mine: &Arc<Held>,
 ) {
+    // Counted from the accept, as the default build counts it: a worker
+    // whose connections are still in their handshake has them, and lets
+    // the others accept (server.rs, `over_share`).
+    let counted = Counted::new(shared, mine);
     let (shared, graceful, mine) = (shared.clone(), graceful.clone(), mine.clone());
     tokio::spawn(async move {
         let started = tokio::time::timeout(shared.header_timeout, start(&shared.secure, stream));
@@ -338,9 +342,11 @@ pub(super) fn serve(
             Err(_elapsed) => return shared.counters.count(Kind::HeaderTimeout),
         };
         if h2 {
-            serve_h2(shared, graceful, io, remote, permit, mine, peer).await;
+            serve_h2(shared, graceful, io, remote, permit, counted, peer).await;
         } else {
+            // It counts the connection itself from now on.
             shared.serve_http1(&graceful, io, remote, permit, &mine, peer);
+            drop(counted);
         }
     });
 }
@@ -419,7 +425,7 @@ async fn serve_h2(
     io: Io,
     remote: SocketAddr,
     permit: OwnedSemaphorePermit,
-    mine: Arc<Held>,
+    counted: Counted,
     peer: Option<peer::Tls>,
 ) {
     let slot: Slot = Arc::new(permit);
@@ -448,8 +454,6 @@ async fn serve_h2(
     };
     let mut drain = graceful.subscribe();
     drop(graceful);
-    shared.held.fetch_add(1, Relaxed);
-    mine.count.fetch_add(1, Relaxed);
     let connection = shared.secure.h2.serve_connection(TokioIo::new(io), service);
     let mut connection = pin!(connection);
     // Tells the connection to finish (GOAWAY, then the streams in flight)
@@ -481,10 +485,34 @@ async fn serve_h2(
     if let Err(e) = ended {
         count_error(&shared.counters, &e);
     }
-    shared.held.fetch_sub(1, Relaxed);
     drop(slot);
-    if mine.count.fetch_sub(1, Relaxed) == 1 {
-        mine.none.notify_waiters();
+    drop(counted);
+}
+
+/// A connection counted in the server's and its worker's connections
+/// while it lives, as `Shared::serve_http1` counts its own.
+struct Counted {
+    shared: Arc<Shared>,
+    mine: Arc<Held>,
+}
+
+impl Counted {
+    fn new(shared: &Arc<Shared>, mine: &Arc<Held>) -> Counted {
+        shared.held.fetch_add(1, Relaxed);
+        mine.count.fetch_add(1, Relaxed);
+        Counted {
+            shared: shared.clone(),
+            mine: mine.clone(),
+        }
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.shared.held.fetch_sub(1, Relaxed);
+        if self.mine.count.fetch_sub(1, Relaxed) == 1 {
+            self.mine.none.notify_waiters();
+        }
     }
 }
 
