@@ -50,6 +50,12 @@ ENV RUSTFLAGS="-C target-feature=+crt-static"
 # Rust's own lld links aarch64 musl binaries with Rust's self-contained musl
 # start files and libc: no cross gcc, the same on Alpine and Debian bases.
 ENV CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=rust-lld
+# ring (who-tls's crypto) compiles C and assembly with cc-rs, which looks
+# for x86_64-linux-musl-gcc when the host is not musl (the Debian-based
+# stand-in); the host's cc does for ring, which needs no libc headers of
+# musl's. On Alpine cc is that compiler already. (arm64: no C cross
+# compiler here yet; who:rust-tls-arm64 does not build.)
+ENV CC_x86_64_unknown_linux_musl=cc
 RUN case "${TARGETARCH:-amd64}" in \
       amd64) echo x86_64-unknown-linux-musl ;; \
       arm64) echo aarch64-unknown-linux-musl ;; \
