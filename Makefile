@@ -60,6 +60,7 @@ lint-shell: bootstrap check-shell
 check-rust:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
+	cargo clippy -p who-server --all-targets --features tls --locked -- -D warnings
 
 check-shell:
 	scripts/shellcheck.sh
@@ -69,6 +70,7 @@ check-shell:
 # benchkit (its library) and the test kit (docker-backed tests: `make test`).
 check: check-rust check-shell
 	cargo test --locked -p who-server -p hello -p simple-script -p hello-tiny
+	cargo test --locked -p who-server --features tls
 	cargo test --locked -p compare -p benchkit -p testkit --lib --bins
 
 # Kubernetes manifests (kubernetes-validate, checkov) and compose files.
@@ -79,9 +81,11 @@ lint-deploy: bootstrap
 lint: lint-rust lint-shell lint-docker lint-deploy
 
 # Everything CI checks: the lints, then the images the tests run, then the
-# workspace's tests (programs, images, compose, swarm, compare).
+# workspace's tests (programs, images, compose, swarm, compare), and
+# who-server's again with its tls feature (HTTPS, mutual TLS, HTTP/2).
 test: lint images
 	cargo test --workspace --locked
+	cargo test --locked -p who-server --features tls
 
 # Build $(IMAGES) cold then warm and measure them side by side in rounds
 # (results/compare.json, .md, charts, and README.md's results table; see

@@ -1,6 +1,7 @@
 # The Rust rewrites, multi-stage with cargo-chef: `--target
-# who|hello|hello-tiny|simple-script` picks the image, and the build arg
-# APP (the same name) the one program the builder compiles.
+# who|who-tls|hello|hello-tiny|simple-script` picks the image, and the build
+# arg APP (the same name) the one program the builder compiles, and with
+# which cargo features (FEATURES; who-tls is who-server with `tls`).
 # Official base by default (musl-native Alpine); the Makefile may pass a
 # stand-in. Building for the musl target explicitly works on both kinds.
 ARG RUST_IMAGE=rust:1.95-alpine
@@ -42,24 +43,38 @@ RUN cargo chef prepare --recipe-path recipe.json
 FROM chef AS builder
 ARG TARGETARCH
 ARG APP=who
+# Cargo features of the program, comma-separated; empty: APP's own (who-tls:
+# tls, the others none). The dependencies are cooked with the same ones.
+ARG FEATURES=
 ENV RUSTFLAGS="-C target-feature=+crt-static"
 # Rust's own lld links aarch64 musl binaries with Rust's self-contained musl
 # start files and libc: no cross gcc, the same on Alpine and Debian bases.
 ENV CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=rust-lld
+# ring (who-tls's crypto) compiles C and assembly with cc-rs, which looks
+# for x86_64-linux-musl-gcc when the host is not musl (the Debian-based
+# stand-in); the host's cc does for ring, which needs no libc headers of
+# musl's. On Alpine cc is that compiler already. (arm64: no C cross
+# compiler here yet; who:rust-tls-arm64 does not build.)
+ENV CC_x86_64_unknown_linux_musl=cc
 RUN case "${TARGETARCH:-amd64}" in \
       amd64) echo x86_64-unknown-linux-musl ;; \
       arm64) echo aarch64-unknown-linux-musl ;; \
       *) echo "TARGETARCH=$TARGETARCH: only amd64 and arm64 are built" >&2; exit 1 ;; \
     esac >/rust-target \
  && case "$APP" in \
-      who) echo who-server ;; \
+      who | who-tls) echo who-server ;; \
       hello | simple-script | hello-tiny) echo "$APP" ;; \
-      *) echo "APP=$APP: not one of who, hello, simple-script, hello-tiny" >&2; exit 1 ;; \
-    esac >/package
+      *) echo "APP=$APP: not one of who, who-tls, hello, simple-script, hello-tiny" >&2; exit 1 ;; \
+    esac >/package \
+ && case "$FEATURES:$APP" in \
+      :who-tls) echo tls ;; \
+      *) echo "$FEATURES" ;; \
+    esac >/features
 COPY --from=planner /src/recipe.json recipe.json
 # hello-tiny has no dependencies, and links only with its own flags (below).
-RUN if [ "$APP" != hello-tiny ]; then \
-      cargo chef cook --release --locked -p "$(cat /package)" --target "$(cat /rust-target)" --recipe-path recipe.json; \
+RUN features=$(cat /features); \
+    if [ "$APP" != hello-tiny ]; then \
+      cargo chef cook --release --locked -p "$(cat /package)" ${features:+--features "$features"} --target "$(cat /rust-target)" --recipe-path recipe.json; \
     fi
 COPY . .
 # hello-tiny (no std, no libc) with its own rustc flags: rustc's copy of
@@ -73,10 +88,11 @@ COPY . .
 RUN set -e; \
     target=$(cat /rust-target); \
     package=$(cat /package); \
+    features=$(cat /features); \
     if [ "$package" = hello-tiny ]; then \
       RUSTFLAGS="$RUSTFLAGS $(cat hello-tiny/rustflags)" cargo build --release --locked --target "$target" -p hello-tiny; \
     else \
-      cargo auditable build --release --locked --target "$target" -p "$package" --bin "$package"; \
+      cargo auditable build --release --locked --target "$target" -p "$package" ${features:+--features "$features"} --bin "$package"; \
     fi; \
     mkdir -p /out/root; \
     cp "target/$target/release/$package" /out/root/; \
@@ -128,6 +144,24 @@ LABEL org.opencontainers.image.title="who-server" \
 COPY --from=binaries /out/root/ /
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 CMD ["/who-server", "check"]
+ENTRYPOINT ["/who-server"]
+
+# who-tls: who-server built with the `tls` feature (HTTPS, mutual TLS,
+# HTTP/2). Without a certificate it serves plain HTTP (and h2c), as who
+# does. Give it one by WHO_CERT and WHO_KEY (and WHO_CACERT), files mounted
+# in: the HEALTHCHECK reads the same variables, and with WHO_CERT set asks
+# https://127.0.0.1:8080/health, taking any certificate (--insecure): it
+# checks that its own server answers, over loopback, where no real
+# certificate's name matches and a scratch image has no CA store.
+# Certificates given as flags instead leave the check on plain HTTP (it
+# fails): use the variables. Under --cacert (mutual TLS) the check has no
+# client certificate and fails too.
+FROM oci AS who-tls
+LABEL org.opencontainers.image.title="who-server-tls" \
+      org.opencontainers.image.description="GET /who answers the container's hostname, over HTTP, HTTPS (mutual TLS) and HTTP/2: who-server with TLS"
+COPY --from=binaries /out/root/ /
+EXPOSE 8080
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 CMD ["/who-server", "check", "--insecure"]
 ENTRYPOINT ["/who-server"]
 
 # hello: the size floor of the comparison, one binary without dependencies.

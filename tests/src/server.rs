@@ -137,10 +137,12 @@ impl ServerProcess {
 }
 
 /// The address of a `listening on http://ADDR` line, the one every server
-/// of the workspace prints first on stdout.
+/// of the workspace prints first on stdout (`https://` for who-server
+/// built with `tls` and given a certificate).
 pub fn listening_addr(line: &str) -> Option<SocketAddr> {
-    line.trim()
-        .strip_prefix("listening on http://")
+    let line = line.trim();
+    line.strip_prefix("listening on http://")
+        .or_else(|| line.strip_prefix("listening on https://"))
         .and_then(|addr| addr.parse().ok())
 }
 
@@ -160,6 +162,10 @@ mod tests {
         assert_eq!(
             listening_addr("listening on http://127.0.0.1:8080\n"),
             Some("127.0.0.1:8080".parse().unwrap())
+        );
+        assert_eq!(
+            listening_addr("listening on https://127.0.0.1:8443"),
+            Some("127.0.0.1:8443".parse().unwrap())
         );
         assert_eq!(listening_addr("listening on 127.0.0.1:8080"), None);
     }

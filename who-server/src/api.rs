@@ -30,8 +30,28 @@ struct Data<'a> {
     #[serde(skip_serializing_if = "str::is_empty")]
     name: &'a str,
     remote_addr: String,
+    /// Ours, not whoami's (the `tls` feature): Go's `Request.Proto`
+    /// (`HTTP/2.0`), given over TLS or HTTP/2, left out for plain HTTP/1
+    /// so that that answer stays whoami's to the byte.
+    #[cfg(feature = "tls")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    protocol: Option<String>,
+    /// Ours: the TLS version and the client's certificates, over TLS.
+    #[cfg(feature = "tls")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls: Option<Tls<'a>>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     environ: BTreeMap<String, String>,
+}
+
+#[cfg(feature = "tls")]
+#[derive(Serialize)]
+struct Tls<'a> {
+    /// Go's `tls.VersionName`: `TLS 1.3`.
+    version: &'a str,
+    /// Each client certificate's subject, as the text page writes it.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    certificates: &'a [String],
 }
 
 pub fn describe(parts: &Parts, remote: SocketAddr, name: Option<&str>, env: bool) -> String {
@@ -49,6 +69,11 @@ pub fn describe(parts: &Parts, remote: SocketAddr, name: Option<&str>, env: bool
     } else {
         BTreeMap::new()
     };
+    #[cfg(feature = "tls")]
+    let tls = parts
+        .extensions
+        .get::<crate::peer::Tls>()
+        .map(|crate::peer::Tls(peer)| &**peer);
     let data = Data {
         hostname: String::from_utf8_lossy(&hostname),
         ip: &addresses,
@@ -58,6 +83,14 @@ pub fn describe(parts: &Parts, remote: SocketAddr, name: Option<&str>, env: bool
         method: parts.method.as_str(),
         name: name.unwrap_or(""),
         remote_addr: page::remote_addr(remote).to_string(),
+        #[cfg(feature = "tls")]
+        protocol: (tls.is_some() || parts.version == hyper::Version::HTTP_2)
+            .then(|| format!("{:?}", parts.version)),
+        #[cfg(feature = "tls")]
+        tls: tls.map(|peer| Tls {
+            version: peer.version,
+            certificates: &peer.subjects,
+        }),
         environ,
     };
     // Serializing strings and maps of strings cannot fail.

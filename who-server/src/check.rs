@@ -6,7 +6,7 @@
 //! in a project about size, for a single GET.
 
 use std::fmt;
-use std::io::{self, Read as _, Write};
+use std::io;
 use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -52,6 +52,105 @@ impl std::error::Error for CheckError {}
 /// GETs `url` (plain `http://` only) and succeeds on a 200. Every step, the
 /// name lookup included, ends by `limit` after the start.
 pub fn check(url: &str, limit: Duration) -> Result<(), CheckError> {
+    #[cfg(feature = "tls")]
+    return check_tls(url, limit, false);
+    #[cfg(not(feature = "tls"))]
+    get(url, limit, ("http", 80), |stream, _host| Ok(stream))
+}
+
+/// `check`, with `https://` too (the `tls` feature). `insecure` takes any
+/// server certificate: the image's HEALTHCHECK asks its own process on
+/// 127.0.0.1, a name no real certificate holds, from a scratch image with
+/// no CA store. Without it an `https://` URL is refused, as nothing here
+/// could verify it.
+#[cfg(feature = "tls")]
+pub fn check_tls(url: &str, limit: Duration, insecure: bool) -> Result<(), CheckError> {
+    if !url.starts_with("https://") {
+        return get(url, limit, ("http", 80), |stream, _host| {
+            Ok(Stream::Plain(stream))
+        });
+    }
+    if !insecure {
+        return Err(CheckError::BadUrl(format!(
+            "{url}: https:// needs --insecure (no CA store to verify the certificate with)"
+        )));
+    }
+    get(url, limit, ("https", 443), |stream, host| {
+        crate::tls_check::connect(stream, host)
+            .map(|tls| Stream::Tls(Box::new(tls)))
+            .map_err(CheckError::Unreachable)
+    })
+}
+
+/// The connection the request goes over.
+#[cfg(feature = "tls")]
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<crate::tls_check::TlsStream>),
+}
+
+#[cfg(feature = "tls")]
+impl Stream {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(s) => s,
+            Stream::Tls(s) => &s.sock,
+        }
+    }
+}
+
+#[cfg(feature = "tls")]
+impl io::Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read(buf),
+            Stream::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+#[cfg(feature = "tls")]
+impl io::Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.write(buf),
+            Stream::Tls(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.flush(),
+            Stream::Tls(s) => s.flush(),
+        }
+    }
+}
+
+/// A connection whose socket's timeouts can be set.
+trait Timed: io::Read + io::Write {
+    fn tcp(&self) -> &TcpStream;
+}
+
+impl Timed for TcpStream {
+    fn tcp(&self) -> &TcpStream {
+        self
+    }
+}
+
+#[cfg(feature = "tls")]
+impl Timed for Stream {
+    fn tcp(&self) -> &TcpStream {
+        Stream::tcp(self)
+    }
+}
+
+/// The GET itself, over what `wrap` makes of the TCP connection.
+fn get<S: Timed>(
+    url: &str,
+    limit: Duration,
+    (scheme, default_port): (&str, u16),
+    wrap: impl FnOnce(TcpStream, &str) -> Result<S, CheckError>,
+) -> Result<(), CheckError> {
     let deadline = Instant::now() + limit;
     let left = || deadline.saturating_duration_since(Instant::now());
     let timed_out = |step| move |e: io::Error| timeout_or(e, limit, step);
@@ -59,12 +158,12 @@ pub fn check(url: &str, limit: Duration) -> Result<(), CheckError> {
     let uri: Uri = url
         .parse()
         .map_err(|e: hyper::http::uri::InvalidUri| bad(&e.to_string()))?;
-    if uri.scheme_str() != Some("http") {
-        return Err(bad("only http:// URLs are supported"));
+    if uri.scheme_str() != Some(scheme) {
+        return Err(bad(&format!("only {scheme}:// URLs are supported")));
     }
     let authority = uri.authority().ok_or_else(|| bad("no host"))?;
     let host = authority.host().trim_matches(['[', ']']);
-    let port = authority.port_u16().unwrap_or(80);
+    let port = authority.port_u16().unwrap_or(default_port);
     let addr = match host.parse::<IpAddr>() {
         Ok(ip) => SocketAddr::new(ip, port),
         Err(_) => lookup(host, port, deadline)
@@ -73,11 +172,16 @@ pub fn check(url: &str, limit: Duration) -> Result<(), CheckError> {
     };
     let path = uri.path_and_query().map_or("/", |p| p.as_str());
 
-    let mut stream =
+    let stream =
         TcpStream::connect_timeout(&addr, nonzero(left())).map_err(timed_out("connecting"))?;
     stream
         .set_write_timeout(Some(nonzero(left())))
         .map_err(CheckError::Unreachable)?;
+    // The TLS handshake, if any, is bounded by the same deadline.
+    stream
+        .set_read_timeout(Some(nonzero(left())))
+        .map_err(CheckError::Unreachable)?;
+    let mut stream = wrap(stream, host)?;
     write!(
         stream,
         "GET {path} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: who-server-check\r\nConnection: close\r\n\r\n"
@@ -151,7 +255,7 @@ enum Read {
 
 /// Reads up to the end of the first line, at most `MAX_HEAD` bytes, each
 /// read bounded by what is left of the deadline.
-fn status_line(stream: &mut TcpStream, left: impl Fn() -> Duration) -> Result<Vec<u8>, Read> {
+fn status_line(stream: &mut impl Timed, left: impl Fn() -> Duration) -> Result<Vec<u8>, Read> {
     let mut received = Vec::new();
     let mut chunk = [0u8; 1024];
     loop {
@@ -163,6 +267,7 @@ fn status_line(stream: &mut TcpStream, left: impl Fn() -> Duration) -> Result<Ve
             return Err(Read::TooLong);
         }
         stream
+            .tcp()
             .set_read_timeout(Some(nonzero(left())))
             .map_err(Read::Io)?;
         let want = chunk.len().min(MAX_HEAD - received.len());

@@ -14,6 +14,8 @@ use hyper::server::conn::http1::UpgradeableConnection;
 use hyper::service::HttpService;
 use tokio::sync::watch;
 
+// The `tls` feature hands a copy to the task that does the handshake.
+#[cfg_attr(feature = "tls", derive(Clone))]
 pub struct Drain {
     tx: watch::Sender<()>,
 }
@@ -46,6 +48,13 @@ impl Drain {
             }
             conn.await
         }
+    }
+
+    /// What tells a connection hyper-util's watch does not fit (HTTP/2)
+    /// to close: it changes when the drain starts.
+    #[cfg(feature = "tls")]
+    pub fn subscribe(&self) -> watch::Receiver<()> {
+        self.tx.subscribe()
     }
 
     /// Tells every watched connection to close after its request in

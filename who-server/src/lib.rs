@@ -14,13 +14,19 @@ mod echo;
 mod info;
 pub mod log;
 mod page;
+#[cfg(feature = "tls")]
+mod peer;
 mod query;
 mod routes;
 mod server;
 mod shutdown;
+#[cfg(feature = "tls")]
+mod tls_check;
 mod watched;
 
 pub use routes::{Endpoints, Root};
+#[cfg(feature = "tls")]
+pub use server::TlsFiles;
 pub use server::{Config, Server};
 
 /// `--max-data`'s parser and the durations', for the binary's flags.

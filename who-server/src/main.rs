@@ -74,6 +74,20 @@ struct Cli {
     /// method, path, status, bytes, duration.
     #[arg(long)]
     access_log: bool,
+    /// Serve HTTPS (and HTTP/2 by ALPN) with this certificate chain, PEM;
+    /// with --key. SIGHUP reads both again.
+    #[cfg(feature = "tls")]
+    #[arg(long, env = "WHO_CERT", value_name = "FILE", requires = "key")]
+    cert: Option<std::path::PathBuf>,
+    /// The certificate's private key, PEM.
+    #[cfg(feature = "tls")]
+    #[arg(long, env = "WHO_KEY", value_name = "FILE", requires = "cert")]
+    key: Option<std::path::PathBuf>,
+    /// Require a client certificate signed by one of these CAs, PEM
+    /// (mutual TLS). Without it one is asked for and shown, not checked.
+    #[cfg(feature = "tls")]
+    #[arg(long, env = "WHO_CACERT", value_name = "FILE", requires = "cert")]
+    cacert: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -87,11 +101,36 @@ enum Command {
         /// Give up after this long.
         #[arg(long, value_name = "DURATION", default_value = defaults::CHECK_TIMEOUT, value_parser = duration)]
         timeout: Duration,
+        /// Take any certificate of an https:// URL. Without a URL, with
+        /// WHO_CERT set (the server's), checks https://127.0.0.1:8080/health.
+        #[cfg(feature = "tls")]
+        #[arg(long)]
+        insecure: bool,
     },
 }
 
 fn main() -> ExitCode {
     let cli = parse();
+    #[cfg(feature = "tls")]
+    if let Some(Command::Check {
+        url,
+        timeout,
+        insecure,
+    }) = &cli.command
+    {
+        // The HEALTHCHECK of who:rust-tls: the container's own environment
+        // says whether its server speaks TLS.
+        let url = match url.as_str() == check::DEFAULT_URL && std::env::var_os("WHO_CERT").is_some()
+        {
+            true => "https://127.0.0.1:8080/health",
+            false => url,
+        };
+        return match check::check_tls(url, *timeout, *insecure) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(format_args!("check {url}: {e}")),
+        };
+    }
+    #[cfg(not(feature = "tls"))]
     if let Some(Command::Check { url, timeout }) = &cli.command {
         return match check::check(url, *timeout) {
             Ok(()) => ExitCode::SUCCESS,
@@ -126,10 +165,23 @@ fn main() -> ExitCode {
             response_headers: cli.response_header,
             access_log: cli.access_log,
         },
+        #[cfg(feature = "tls")]
+        tls: cli
+            .cert
+            .zip(cli.key)
+            .map(|(cert, key)| who_server::TlsFiles {
+                cert,
+                key,
+                cacert: cli.cacert,
+            }),
     };
     // Everything that can fail does so before the `listening on` line.
     let served = Server::bind(&config).and_then(|server| {
         server.stop_on_signals()?;
+        #[cfg(feature = "tls")]
+        if server.is_tls() {
+            return server.serve(|addr| println!("listening on https://{addr}"));
+        }
         server.serve(|addr| println!("listening on http://{addr}"))
     });
     match served {

@@ -40,6 +40,13 @@ pub fn render(
         let _ = writeln!(page, "IP: {ip}");
     }
     let _ = writeln!(page, "RemoteAddr: {}", remote_addr(remote));
+    // whoami's (since v1.11.0): each certificate the client sent over TLS.
+    #[cfg(feature = "tls")]
+    if let Some(crate::peer::Tls(peer)) = parts.extensions.get() {
+        for (i, subject) in peer.subjects.iter().enumerate() {
+            let _ = writeln!(page, "Certificate[{i}] Subject: {subject}");
+        }
+    }
     let _ = write!(
         page,
         "{} {} HTTP/1.1\r\nHost: {}\r\n",

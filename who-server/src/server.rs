@@ -1,3 +1,5 @@
+use std::convert::Infallible;
+use std::future::Future;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::pin::pin;
@@ -6,8 +8,10 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
+use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use socket2::{Domain, Socket, Type};
 use tokio::net::{TcpListener, TcpStream};
@@ -20,6 +24,13 @@ use crate::log::{Counters, Kind, Writer};
 use crate::routes::{self, App, Endpoints};
 use crate::shutdown::{self, Stopper};
 use crate::watched::{with_header_timeout, Cut, State, Watched};
+
+// HTTPS, mutual TLS and HTTP/2: the `tls` feature, hooked in below at
+// `Shared::serve` (and where settings are read), nowhere else.
+#[cfg(feature = "tls")]
+mod tls;
+#[cfg(feature = "tls")]
+pub use tls::TlsFiles;
 
 /// Everything the server can be told; the binary fills it from its flags.
 #[derive(Debug, Clone)]
@@ -44,6 +55,9 @@ pub struct Config {
     pub shutdown_delay: Duration,
     /// What the endpoints serve and allow (routes.rs).
     pub endpoints: Endpoints,
+    /// `--cert`, `--key`, `--cacert`: HTTPS instead of plain HTTP.
+    #[cfg(feature = "tls")]
+    pub tls: Option<TlsFiles>,
 }
 
 impl Default for Config {
@@ -60,6 +74,8 @@ impl Default for Config {
             log_interval: defaults::duration(defaults::LOG_INTERVAL),
             shutdown_delay: defaults::duration(defaults::SHUTDOWN_DELAY),
             endpoints: Endpoints::default(),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -74,6 +90,8 @@ pub struct Server {
     counters: Arc<Counters>,
     stopper: Stopper,
     app: Arc<App>,
+    #[cfg(feature = "tls")]
+    tls: Option<Arc<tls::Tls>>,
 }
 
 impl Server {
@@ -89,6 +107,11 @@ impl Server {
             .map_err(|e| context(&format!("cannot listen on {}", shown_address(config)), e))?;
         let app = App::new(config.endpoints.clone())
             .map_err(|e| context("cannot start the access log", e))?;
+        #[cfg(feature = "tls")]
+        let tls = match &config.tls {
+            Some(files) => Some(Arc::new(tls::Tls::load(files)?)),
+            None => None,
+        };
         Ok(Server {
             listener,
             config: config.clone(),
@@ -96,6 +119,8 @@ impl Server {
             counters: Arc::default(),
             stopper: Stopper::new(),
             app: Arc::new(app),
+            #[cfg(feature = "tls")]
+            tls,
         })
     }
 
@@ -110,9 +135,21 @@ impl Server {
 
     /// From now on SIGTERM and SIGINT stop the server.
     pub fn stop_on_signals(&self) -> io::Result<()> {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &self.tls {
+            // And SIGHUP reads the certificate and key again.
+            tls.reload_on_sighup(&self.runtimes[0], &self.counters)
+                .map_err(|e| context("cannot install signal handlers", e))?;
+        }
         self.stopper
             .on_signals(&self.runtimes[0])
             .map_err(|e| context("cannot install signal handlers", e))
+    }
+
+    /// Whether connections are TLS (`--cert` and `--key` given).
+    #[cfg(feature = "tls")]
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
     }
 
     /// Starts the log thread and the workers, calls `ready` once they all
@@ -126,13 +163,21 @@ impl Server {
             counters,
             stopper,
             app,
+            #[cfg(feature = "tls")]
+            tls,
         } = self;
         let addr = listener
             .local_addr()
             .map_err(|e| context("cannot read the listening address", e))?;
         let log = Writer::start(counters.clone(), config.log_interval)
             .map_err(|e| context("cannot start the log thread", e))?;
-        let shared = Arc::new(Shared::new(&config, counters, app));
+        let shared = Arc::new(Shared::new(
+            &config,
+            counters,
+            app,
+            #[cfg(feature = "tls")]
+            tls::Secure::new(tls, config.header_timeout),
+        ));
         // The stop request reaches the first runtime; this passes it on to all.
         let (close, closing) = watch::channel(false);
         let first = runtimes.remove(0);
@@ -210,10 +255,17 @@ struct Shared {
     counters: Arc<Counters>,
     /// What the endpoints serve and allow, and their shared state.
     app: Arc<App>,
+    #[cfg(feature = "tls")]
+    secure: tls::Secure,
 }
 
 impl Shared {
-    fn new(config: &Config, counters: Arc<Counters>, app: Arc<App>) -> Shared {
+    fn new(
+        config: &Config,
+        counters: Arc<Counters>,
+        app: Arc<App>,
+        #[cfg(feature = "tls")] secure: tls::Secure,
+    ) -> Shared {
         let mut http = http1::Builder::new();
         // No timer, so no header timeout of hyper's (it would box a timer
         // per request): `with_header_timeout` keeps one per connection.
@@ -244,6 +296,8 @@ impl Shared {
             drain_timeout: config.drain_timeout,
             counters,
             app,
+            #[cfg(feature = "tls")]
+            secure,
         }
     }
 
@@ -258,17 +312,50 @@ impl Shared {
         permit: OwnedSemaphorePermit,
         mine: &Arc<Held>,
     ) {
+        #[cfg(feature = "tls")]
+        tls::serve(self, graceful, stream, remote, permit, mine);
+        #[cfg(not(feature = "tls"))]
+        self.serve_http1(graceful, stream, remote, permit, mine);
+    }
+
+    /// The answer of `routes`, over HTTP/1 or (tls feature) HTTP/2. The
+    /// draining flag is read per request: once draining, `/health`
+    /// answers 503 and every answer says `Connection: close` (routes.rs).
+    fn answer(
+        &self,
+        req: Request<Incoming>,
+        remote: SocketAddr,
+        slot: Slot,
+    ) -> impl Future<Output = Result<Response<routes::Body>, Infallible>> {
+        let draining = self.draining.load(Relaxed);
+        routes::handle(req, remote, self.app.clone(), slot, draining)
+    }
+
+    /// Serves HTTP/1 on `stream` (with `tls`: over TLS, `peer` what the
+    /// requests show of it).
+    fn serve_http1<S>(
+        self: &Arc<Self>,
+        graceful: &Drain,
+        stream: S,
+        remote: SocketAddr,
+        permit: OwnedSemaphorePermit,
+        mine: &Arc<Held>,
+        #[cfg(feature = "tls")] peer: Option<crate::peer::Tls>,
+    ) where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
         let (stream, state) = Watched::new(stream);
         let (shared, answering) = (self.clone(), state.clone());
         let slot: Slot = Arc::new(permit);
         let held_by_requests = slot.clone();
-        let service = service_fn(move |req| {
+        #[allow(unused_mut)]
+        let service = service_fn(move |mut req: Request<Incoming>| {
             answering.head_read();
-            // Read per request: once draining, `/health` answers 503 and
-            // every answer says `Connection: close` (routes.rs).
-            let draining = shared.draining.load(Relaxed);
-            let app = shared.app.clone();
-            routes::handle(req, remote, app, held_by_requests.clone(), draining)
+            #[cfg(feature = "tls")]
+            if let Some(peer) = &peer {
+                req.extensions_mut().insert(peer.clone());
+            }
+            shared.answer(req, remote, held_by_requests.clone())
         });
         // Upgrades for /echo's WebSocket.
         let connection = graceful.watch(

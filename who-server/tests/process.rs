@@ -249,11 +249,19 @@ fn the_readme_shows_the_help_the_binary_prints() {
         .env_remove("WHO_ROOT")
         .env_remove("WHO_NAME")
         .env_remove("WHO_SHUTDOWN_DELAY")
+        .env_remove("WHO_CERT")
+        .env_remove("WHO_KEY")
+        .env_remove("WHO_CACERT")
         .outcome_within(LIMIT)
         .expect_success()
         .stdout;
     let readme = std::fs::read_to_string(testkit::root().join("README.md")).unwrap();
-    let shown = format!("```console\n$ who-server -h\n{help}```\n");
+    // The `tls` build's help has its own block, below the default one.
+    let command = match cfg!(feature = "tls") {
+        true => "$ who-server -h   # built with --features tls",
+        false => "$ who-server -h",
+    };
+    let shown = format!("```console\n{command}\n{help}```\n");
     assert!(
         readme.contains(&shown),
         "README.md's `who-server -h` block differs from the binary's; paste this:\n{shown}"

@@ -1,0 +1,849 @@
+//! HTTPS, mutual TLS and HTTP/2 (issue 22): real TLS on port 0, with
+//! certificates made here by rcgen, a rustls client, and HTTP/2 both from a
+//! real client (the h2 crate) and as raw frames for the attacks.
+
+#![cfg(feature = "tls")]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::process;
+use common::{spawn_app_with, with_header_timeout, TestApp};
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
+use tokio_rustls::TlsConnector;
+use who_server::{Config, TlsFiles};
+
+/// A CA, a server certificate for 127.0.0.1 and a client certificate, both
+/// signed by it, in PEM files of a temporary directory.
+struct Pki {
+    dir: tempfile::TempDir,
+    ca: CertificateDer<'static>,
+    client: (CertificateDer<'static>, PrivateKeyDer<'static>),
+}
+
+/// A CA's certificate and what signs with it.
+fn ca(name: &str) -> (rcgen::Certificate, Issuer<'static, KeyPair>) {
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.distinguished_name.push(DnType::CommonName, name);
+    let key = KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    (cert, Issuer::new(params, key))
+}
+
+/// A certificate signed by `issuer`, with its key.
+fn leaf(
+    names: &[&str],
+    subject: &[(DnType, &str)],
+    issuer: &Issuer<'static, KeyPair>,
+) -> (rcgen::Certificate, KeyPair) {
+    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let mut params = CertificateParams::new(names).unwrap();
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    for (kind, value) in subject {
+        params.distinguished_name.push(kind.clone(), *value);
+    }
+    let key = KeyPair::generate().unwrap();
+    let cert = params.signed_by(&key, issuer).unwrap();
+    (cert, key)
+}
+
+impl Pki {
+    fn new() -> Pki {
+        let dir = tempfile::tempdir().unwrap();
+        let (ca_cert, issuer) = ca("test CA");
+        let (server, server_key) = leaf(
+            &["127.0.0.1", "localhost"],
+            &[(DnType::CommonName, "server")],
+            &issuer,
+        );
+        let (client, client_key) = leaf(
+            &[],
+            &[
+                (DnType::OrganizationName, "Org"),
+                (DnType::CommonName, "client"),
+            ],
+            &issuer,
+        );
+        std::fs::write(dir.path().join("ca.pem"), ca_cert.pem()).unwrap();
+        std::fs::write(dir.path().join("cert.pem"), server.pem()).unwrap();
+        std::fs::write(dir.path().join("key.pem"), server_key.serialize_pem()).unwrap();
+        Pki {
+            dir,
+            ca: ca_cert.der().clone(),
+            client: (
+                client.der().clone(),
+                PrivateKeyDer::try_from(client_key.serialize_der()).unwrap(),
+            ),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn files(&self, mutual: bool) -> TlsFiles {
+        TlsFiles {
+            cert: self.path("cert.pem"),
+            key: self.path("key.pem"),
+            cacert: mutual.then(|| self.path("ca.pem")),
+        }
+    }
+
+    /// A client that trusts this CA, speaks `alpn`, and shows `identity`.
+    fn client(
+        &self,
+        alpn: &[&[u8]],
+        identity: Option<(CertificateDer<'static>, PrivateKeyDer<'static>)>,
+    ) -> TlsConnector {
+        let mut roots = RootCertStore::empty();
+        roots.add(self.ca.clone()).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots);
+        let mut config = match identity {
+            Some((cert, key)) => builder.with_client_auth_cert(vec![cert], key).unwrap(),
+            None => builder.with_no_client_auth(),
+        };
+        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        TlsConnector::from(Arc::new(config))
+    }
+
+    fn client_identity(&self) -> Option<(CertificateDer<'static>, PrivateKeyDer<'static>)> {
+        Some((self.client.0.clone(), self.client.1.clone_key()))
+    }
+}
+
+fn https_app(pki: &Pki, mutual: bool) -> TestApp {
+    spawn_app_with(Config {
+        tls: Some(pki.files(mutual)),
+        ..Config::default()
+    })
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// One HTTP/1.1 request over TLS; what came back (empty if the handshake
+/// or the connection failed).
+async fn https_exchange(connector: &TlsConnector, addr: SocketAddr, request: &[u8]) -> Vec<u8> {
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let name = ServerName::try_from("127.0.0.1").unwrap();
+    let Ok(mut tls) = connector.connect(name, tcp).await else {
+        return Vec::new();
+    };
+    if tls.write_all(request).await.is_err() {
+        return Vec::new();
+    }
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), async {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = tls.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+            answer.extend_from_slice(&buf[..n]);
+        }
+    });
+    let _ = read.await;
+    answer
+}
+
+const GET: &[u8] = b"GET /who HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// One HTTP/2 GET of `path` on `io` with the h2 crate: status and body.
+async fn h2_get<T>(io: T, scheme: &str, path: &str) -> (u16, String)
+where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut client, connection) = h2::client::handshake(io).await.expect("h2 handshake");
+    tokio::spawn(connection);
+    let request = hyper::Request::get(format!("{scheme}://127.0.0.1{path}"))
+        .body(())
+        .unwrap();
+    let (response, _) = client.send_request(request, true).expect("send");
+    let response = response.await.expect("response");
+    let status = response.status().as_u16();
+    let mut body = response.into_body();
+    let mut bytes = Vec::new();
+    while let Some(chunk) = body.data().await {
+        let chunk = chunk.unwrap();
+        let _ = body.flow_control().release_capacity(chunk.len());
+        bytes.extend_from_slice(&chunk);
+    }
+    (status, text(&bytes))
+}
+
+#[test]
+fn https_serves_who_on_the_port_it_listens_on() {
+    let pki = Pki::new();
+    let app = https_app(&pki, false);
+    let answer = runtime().block_on(https_exchange(&pki.client(&[], None), app.addr, GET));
+    let answer = text(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    let hostname = hostname::get().unwrap().into_string().unwrap();
+    assert!(answer.ends_with(&hostname), "{answer}");
+}
+
+#[test]
+fn plain_http_on_a_tls_port_gets_no_answer() {
+    let pki = Pki::new();
+    let app = https_app(&pki, false);
+    let answer = process::exchange(app.addr, GET);
+    assert!(!text(&answer).contains("200 OK"), "{}", text(&answer));
+}
+
+#[test]
+fn mutual_tls_accepts_a_client_certificate_signed_by_the_cacert() {
+    let pki = Pki::new();
+    let app = https_app(&pki, true);
+    let client = pki.client(&[], pki.client_identity());
+    let answer = text(&runtime().block_on(https_exchange(&client, app.addr, GET)));
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+}
+
+#[test]
+fn mutual_tls_refuses_a_client_without_a_certificate() {
+    let pki = Pki::new();
+    let app = https_app(&pki, true);
+    let answer = runtime().block_on(https_exchange(&pki.client(&[], None), app.addr, GET));
+    assert!(answer.is_empty(), "{}", text(&answer));
+}
+
+#[test]
+fn mutual_tls_refuses_a_client_certificate_of_another_ca() {
+    let pki = Pki::new();
+    let app = https_app(&pki, true);
+    let (_, other) = ca("another CA");
+    let (cert, key) = leaf(&[], &[(DnType::CommonName, "intruder")], &other);
+    let key = PrivateKeyDer::try_from(key.serialize_der()).unwrap();
+    let client = pki.client(&[], Some((cert.der().clone(), key)));
+    let answer = runtime().block_on(https_exchange(&client, app.addr, GET));
+    assert!(answer.is_empty(), "{}", text(&answer));
+}
+
+#[test]
+fn without_cacert_any_client_certificate_is_shown_on_the_text_page() {
+    let pki = Pki::new();
+    let app = https_app(&pki, false);
+    // Signed by a CA the server was never told of: shown, not checked.
+    let (_, other) = ca("another CA");
+    let (cert, key) = leaf(
+        &[],
+        &[
+            (DnType::CommonName, "someone"),
+            (DnType::OrganizationName, "Elsewhere"),
+        ],
+        &other,
+    );
+    let key = PrivateKeyDer::try_from(key.serialize_der()).unwrap();
+    let client = pki.client(&[], Some((cert.der().clone(), key)));
+    let request = b"GET /whoami HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let answer = text(&runtime().block_on(https_exchange(&client, app.addr, request)));
+    let lines: Vec<&str> = answer.lines().collect();
+    let remote = lines.iter().position(|l| l.starts_with("RemoteAddr: "));
+    let remote = remote.unwrap_or_else(|| panic!("{answer}"));
+    assert_eq!(
+        lines[remote + 1],
+        "Certificate[0] Subject: CN=someone,O=Elsewhere"
+    );
+    assert!(
+        lines[remote + 2].starts_with("GET /whoami HTTP/1.1"),
+        "{answer}"
+    );
+}
+
+#[test]
+fn the_text_page_has_no_certificate_line_when_the_client_sends_none() {
+    let pki = Pki::new();
+    let app = https_app(&pki, false);
+    let request = b"GET /whoami HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let answer =
+        text(&runtime().block_on(https_exchange(&pki.client(&[], None), app.addr, request)));
+    assert!(answer.contains("RemoteAddr: "), "{answer}");
+    assert!(!answer.contains("Certificate["), "{answer}");
+}
+
+#[test]
+fn api_gives_the_protocol_the_tls_version_and_the_certificate_subjects() {
+    let pki = Pki::new();
+    let app = https_app(&pki, true);
+    let client = pki.client(&[], pki.client_identity());
+    let request = b"GET /api HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let answer = text(&runtime().block_on(https_exchange(&client, app.addr, request)));
+    let body = &answer[answer.find("\r\n\r\n").unwrap() + 4..];
+    let json: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(json["protocol"], "HTTP/1.1", "{body}");
+    assert_eq!(json["tls"]["version"], "TLS 1.3", "{body}");
+    assert_eq!(
+        json["tls"]["certificates"],
+        serde_json::json!(["CN=client,O=Org"]),
+        "{body}"
+    );
+}
+
+#[test]
+fn api_over_plain_http1_has_no_protocol_nor_tls_as_whoami() {
+    let app = spawn_app_with(Config::default());
+    let answer = text(&process::exchange(
+        app.addr,
+        b"GET /api HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    ));
+    assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+    assert!(!answer.contains("\"protocol\""), "{answer}");
+    assert!(!answer.contains("\"tls\""), "{answer}");
+}
+
+#[test]
+fn http2_is_chosen_by_alpn_over_tls() {
+    let pki = Pki::new();
+    let app = https_app(&pki, false);
+    let client = pki.client(&[b"h2", b"http/1.1"], None);
+    let (status, body) = runtime().block_on(async {
+        let tcp = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+        let tls = client
+            .connect(ServerName::try_from("127.0.0.1").unwrap(), tcp)
+            .await
+            .unwrap();
+        assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+        h2_get(tls, "https", "/api").await
+    });
+    assert_eq!(status, 200);
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["protocol"], "HTTP/2.0", "{body}");
+    assert_eq!(json["tls"]["version"], "TLS 1.3", "{body}");
+}
+
+#[test]
+fn http1_is_chosen_by_alpn_when_the_client_offers_only_http1() {
+    let pki = Pki::new();
+    let app = https_app(&pki, false);
+    let client = pki.client(&[b"http/1.1"], None);
+    let answer = text(&runtime().block_on(https_exchange(&client, app.addr, GET)));
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+}
+
+#[test]
+fn h2c_with_prior_knowledge_is_served_on_plain_text() {
+    let app = spawn_app_with(Config::default());
+    let (status, body) = runtime().block_on(async {
+        let tcp = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+        h2_get(tcp, "http", "/who").await
+    });
+    assert_eq!(status, 200);
+    assert_eq!(body, hostname::get().unwrap().into_string().unwrap());
+}
+
+#[test]
+fn plain_http1_is_still_served_beside_h2c() {
+    let app = spawn_app_with(Config::default());
+    // A method that shares h2c's preface first letter.
+    let answer = text(&process::exchange(
+        app.addr,
+        b"POST /api HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    ));
+    assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+}
+
+#[test]
+fn a_client_that_never_finishes_the_handshake_is_cut_off_after_the_header_timeout() {
+    let pki = Pki::new();
+    let app = spawn_app_with(Config {
+        tls: Some(pki.files(false)),
+        header_timeout: Duration::from_millis(300),
+        ..Config::default()
+    });
+    let mut stream = TcpStream::connect(app.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    // The start of a ClientHello's record header, and then nothing.
+    stream.write_all(&[0x16, 0x03, 0x01]).unwrap();
+    let started = Instant::now();
+    let mut buf = [0u8; 64];
+    let read = stream.read(&mut buf);
+    assert!(
+        matches!(read, Ok(0) | Err(_)),
+        "expected the connection closed, read {read:?}"
+    );
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(250) && took < Duration::from_secs(4),
+        "{took:?}"
+    );
+}
+
+#[test]
+fn the_connection_cap_counts_connections_still_in_their_handshake() {
+    let pki = Pki::new();
+    let app = spawn_app_with(Config {
+        tls: Some(pki.files(false)),
+        max_connections: 1,
+        header_timeout: Duration::from_secs(2),
+        ..Config::default()
+    });
+    // Holds the only slot: connected, no ClientHello yet.
+    let _holder = TcpStream::connect(app.addr).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let rt = runtime();
+    let client = pki.client(&[], None);
+    let started = Instant::now();
+    let answer = text(&rt.block_on(https_exchange(&client, app.addr, GET)));
+    // Served only once the holder was cut off by the handshake timeout.
+    assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+    assert!(
+        started.elapsed() >= Duration::from_millis(1500),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+// HTTP/2's attacks, as raw frames over h2c: the same HTTP/2 code serves TLS.
+
+const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+const HEADERS: u8 = 0x1;
+const RST_STREAM: u8 = 0x3;
+const SETTINGS: u8 = 0x4;
+const GOAWAY: u8 = 0x7;
+const CONTINUATION: u8 = 0x9;
+const END_STREAM: u8 = 0x1;
+const END_HEADERS: u8 = 0x4;
+
+fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let len = payload.len() as u32;
+    let mut out = vec![(len >> 16) as u8, (len >> 8) as u8, len as u8, kind, flags];
+    out.extend_from_slice(&stream.to_be_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+/// HPACK for `GET http://x/who`: static-table entries and a literal
+/// authority, not indexed, so every stream's block is the same bytes.
+const GET_WHO_BLOCK: &[u8] = &[
+    0x82, 0x86, 0x04, 0x04, b'/', b'w', b'h', b'o', 0x01, 0x01, b'x',
+];
+
+/// Reads frames from `stream` until a GOAWAY (its error code) or the end.
+fn read_until_goaway(stream: &mut TcpStream, limit: Duration) -> Option<u32> {
+    stream.set_read_timeout(Some(limit)).unwrap();
+    let mut head = [0u8; 9];
+    loop {
+        stream.read_exact(&mut head).ok()?;
+        let len = u32::from_be_bytes([0, head[0], head[1], head[2]]) as usize;
+        let mut payload = vec![0u8; len];
+        stream.read_exact(&mut payload).ok()?;
+        if head[3] == GOAWAY {
+            return Some(u32::from_be_bytes(payload[4..8].try_into().unwrap()));
+        }
+    }
+}
+
+fn who_is_served(addr: SocketAddr) {
+    let answer = text(&process::exchange(addr, GET));
+    assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+}
+
+#[test]
+fn a_rapid_reset_flood_gets_goaway_and_other_clients_are_still_served() {
+    let app = spawn_app_with(Config::default());
+    let mut stream = TcpStream::connect(app.addr).unwrap();
+    let mut flood = PREFACE.to_vec();
+    flood.extend(frame(SETTINGS, 0, 0, &[]));
+    // Open and cancel at once (CANCEL = 0x8), 2 000 streams in one write.
+    for i in 0..2000u32 {
+        let id = 2 * i + 1;
+        flood.extend(frame(HEADERS, END_STREAM | END_HEADERS, id, GET_WHO_BLOCK));
+        flood.extend(frame(RST_STREAM, 0, id, &8u32.to_be_bytes()));
+    }
+    let _ = stream.write_all(&flood);
+    let code = read_until_goaway(&mut stream, Duration::from_secs(5));
+    // ENHANCE_YOUR_CALM (0xb): h2's answer past the pending-reset limit.
+    assert_eq!(code, Some(0xb), "expected GOAWAY ENHANCE_YOUR_CALM");
+    who_is_served(app.addr);
+}
+
+#[test]
+fn a_continuation_flood_is_cut_off_and_other_clients_are_still_served() {
+    let app = spawn_app_with(Config::default());
+    let mut stream = TcpStream::connect(app.addr).unwrap();
+    let mut start = PREFACE.to_vec();
+    start.extend(frame(SETTINGS, 0, 0, &[]));
+    // A header block that never ends: HEADERS without END_HEADERS, then
+    // CONTINUATION frames of 1 000-byte literal fields, never the last.
+    start.extend(frame(HEADERS, END_STREAM, 1, GET_WHO_BLOCK));
+    stream.write_all(&start).unwrap();
+    let mut field = vec![0x00, 0x03, b'x', b'-', b'a', 0x7f, 0xe9, 0x06];
+    field.extend(std::iter::repeat_n(b'a', 1000));
+    let continuation = frame(CONTINUATION, 0, 1, &field);
+    let writer = {
+        let mut stream = stream.try_clone().unwrap();
+        std::thread::spawn(move || {
+            let mut sent = 0usize;
+            // 4 MB at most; the server must stop us long before.
+            while sent < 4 << 20 {
+                if stream.write_all(&continuation).is_err() {
+                    return (sent, true);
+                }
+                sent += continuation.len();
+            }
+            (sent, false)
+        })
+    };
+    let code = read_until_goaway(&mut stream, Duration::from_secs(5));
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+    let (sent, cut) = writer.join().unwrap();
+    assert!(
+        code.is_some() || cut,
+        "neither GOAWAY nor a closed connection after {sent} bytes"
+    );
+    eprintln!("continuation flood: GOAWAY {code:?}, cut {cut} after {sent} bytes");
+    who_is_served(app.addr);
+}
+
+/// The resident memory of process `pid`, in kB.
+fn rss_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_client_that_never_reads_holds_little_memory_is_closed_and_others_are_served() {
+    let mut server = process::start(&["--header-timeout", "1s"]);
+    let before = rss_kb(server.pid());
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    let mut requests = PREFACE.to_vec();
+    requests.extend(frame(SETTINGS, 0, 0, &[]));
+    // 100 streams (the most allowed at once), each asking for 100 MiB.
+    let block: &[u8] = &[
+        0x82, 0x86, 0x04, 0x1a, b'/', b'd', b'a', b't', b'a', b'?', b's', b'i', b'z', b'e', b'=',
+        b'1', b'0', b'0', b'&', b'u', b'n', b'i', b't', b'=', b'M', b'B', b'&', b'x', b'=', b'0',
+        0x01, 0x01, b'x',
+    ];
+    for i in 0..100u32 {
+        requests.extend(frame(HEADERS, END_STREAM | END_HEADERS, 2 * i + 1, block));
+    }
+    stream.write_all(&requests).unwrap();
+    // Never read. Others are served meanwhile, quickly.
+    std::thread::sleep(Duration::from_millis(500));
+    let started = Instant::now();
+    who_is_served(server.addr);
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    let grown = rss_kb(server.pid()).saturating_sub(before);
+    assert!(grown < 32 * 1024, "the server grew by {grown} kB");
+    // The unanswered ping closes it within a few header timeouts: what
+    // is left to read is what was sent before, then the end.
+    let mut sink = vec![0u8; 1 << 16];
+    let started = Instant::now();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(1)))
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    let mut read = 0;
+    loop {
+        match stream.read(&mut sink) {
+            Ok(0) => break,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
+            Ok(n) => read += n,
+            Err(e) => assert!(
+                matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ),
+                "{e}"
+            ),
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "still open");
+    }
+    // No more than the client's windows (64 KiB by default) and the frames around.
+    assert!(read < 256 * 1024, "read {read} bytes");
+    server.stop();
+}
+
+// SIGHUP and bad files, on the binary.
+
+fn start_https(pki: &Pki, extra: &[&str]) -> process::ServerProcess {
+    let (cert, key) = (pki.path("cert.pem"), pki.path("key.pem"));
+    let mut args = vec![
+        "--cert",
+        cert.to_str().unwrap(),
+        "--key",
+        key.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    process::start(&args)
+}
+
+fn run_with(args: &[&str]) -> (Option<i32>, String) {
+    let output = std::process::Command::new(process::BIN)
+        .args(["--bind", "127.0.0.1", "--port", "0"])
+        .args(args)
+        .output()
+        .unwrap();
+    (output.status.code(), text(&output.stderr))
+}
+
+fn path_str(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+#[test]
+fn a_missing_certificate_file_at_start_is_one_line_and_exit_1() {
+    let pki = Pki::new();
+    let missing = pki.path("missing.pem");
+    let (code, stderr) = run_with(&[
+        "--cert",
+        path_str(&missing),
+        "--key",
+        path_str(&pki.path("key.pem")),
+    ]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("who-server: --cert "), "{stderr}");
+    assert!(stderr.contains("missing.pem"), "{stderr}");
+}
+
+#[test]
+fn a_key_that_is_not_the_certificate_s_is_one_line_and_exit_1() {
+    let pki = Pki::new();
+    let other = KeyPair::generate().unwrap();
+    std::fs::write(pki.path("other.pem"), other.serialize_pem()).unwrap();
+    let (code, stderr) = run_with(&[
+        "--cert",
+        path_str(&pki.path("cert.pem")),
+        "--key",
+        path_str(&pki.path("other.pem")),
+    ]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("the key is not the certificate's"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_file_that_is_not_pem_is_one_line_and_exit_1() {
+    let pki = Pki::new();
+    std::fs::write(pki.path("junk.pem"), "not a certificate\n").unwrap();
+    let (code, stderr) = run_with(&[
+        "--cert",
+        path_str(&pki.path("cert.pem")),
+        "--key",
+        path_str(&pki.path("key.pem")),
+        "--cacert",
+        path_str(&pki.path("junk.pem")),
+    ]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("who-server: --cacert "), "{stderr}");
+}
+
+/// The server certificate's DER, as the client saw it in the handshake.
+async fn served_certificate(pki: &Pki, addr: SocketAddr) -> CertificateDer<'static> {
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let tls = pki
+        .client(&[], None)
+        .connect(ServerName::try_from("127.0.0.1").unwrap(), tcp)
+        .await
+        .unwrap();
+    tls.get_ref().1.peer_certificates().unwrap()[0]
+        .clone()
+        .into_owned()
+}
+
+/// Writes a new server certificate for 127.0.0.1 and its key over the
+/// old ones, signed by a new CA, written to ca2.pem.
+fn rotate(pki: &Pki) -> CertificateDer<'static> {
+    let (ca_cert, issuer) = ca("test CA");
+    let (server, key) = leaf(&["127.0.0.1"], &[(DnType::CommonName, "rotated")], &issuer);
+    std::fs::write(pki.path("cert.pem"), server.pem()).unwrap();
+    std::fs::write(pki.path("key.pem"), key.serialize_pem()).unwrap();
+    std::fs::write(pki.path("ca2.pem"), ca_cert.pem()).unwrap();
+    server.der().clone()
+}
+
+#[test]
+fn sighup_serves_the_new_certificate_and_keeps_open_connections() {
+    let pki = Pki::new();
+    let mut server = start_https(&pki, &[]);
+    let rt = runtime();
+    let first = rt.block_on(served_certificate(&pki, server.addr));
+    // A keep-alive connection open across the reload.
+    let open = rt.block_on(async {
+        let tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        pki.client(&[], None)
+            .connect(ServerName::try_from("127.0.0.1").unwrap(), tcp)
+            .await
+            .unwrap()
+    });
+    let rotated = rotate(&pki);
+    server.signal("HUP");
+    std::thread::sleep(Duration::from_millis(300));
+    let second = rt.block_on(async {
+        let mut roots = RootCertStore::empty();
+        roots.add(pki.ca.clone()).unwrap();
+        for cert in CertificateDer::pem_file_iter(pki.path("ca2.pem")).unwrap() {
+            roots.add(cert.unwrap()).unwrap();
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        let tls = TlsConnector::from(Arc::new(config))
+            .connect(ServerName::try_from("127.0.0.1").unwrap(), tcp)
+            .await
+            .unwrap();
+        tls.get_ref().1.peer_certificates().unwrap()[0]
+            .clone()
+            .into_owned()
+    });
+    assert_ne!(first, second);
+    assert_eq!(second, rotated);
+    // The connection opened before the reload still answers.
+    let answer = rt.block_on(async move {
+        let mut open = open;
+        open.write_all(GET).await.unwrap();
+        let mut answer = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), open.read_to_end(&mut answer)).await;
+        text(&answer)
+    });
+    assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+    let stderr = server.stop();
+    assert!(
+        stderr.contains("SIGHUP: certificate and key reloaded"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_bad_file_on_sighup_keeps_the_old_certificate_and_says_why() {
+    let pki = Pki::new();
+    let mut server = start_https(&pki, &[]);
+    let rt = runtime();
+    let first = rt.block_on(served_certificate(&pki, server.addr));
+    std::fs::write(pki.path("key.pem"), "garbage\n").unwrap();
+    server.signal("HUP");
+    std::thread::sleep(Duration::from_millis(300));
+    let second = rt.block_on(served_certificate(&pki, server.addr));
+    assert_eq!(first, second);
+    let stderr = server.stop();
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("SIGHUP"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(line.contains("--key"), "{line}");
+    assert!(
+        line.contains("still serving the previous certificate"),
+        "{line}"
+    );
+}
+
+#[test]
+fn an_idle_http2_connection_gets_goaway_after_the_header_timeout() {
+    let app = spawn_app_with(with_header_timeout(Duration::from_millis(300)));
+    let mut stream = TcpStream::connect(app.addr).unwrap();
+    let mut hello = PREFACE.to_vec();
+    hello.extend(frame(SETTINGS, 0, 0, &[]));
+    stream.write_all(&hello).unwrap();
+    let started = Instant::now();
+    // NO_ERROR: a graceful close, not a punishment.
+    assert_eq!(
+        read_until_goaway(&mut stream, Duration::from_secs(5)),
+        Some(0)
+    );
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(250) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+}
+
+#[test]
+fn a_stop_lets_an_http2_request_in_flight_finish_then_closes_the_connection() {
+    let mut app = spawn_app_with(Config::default());
+    let stopper = app.stopper.clone();
+    let addr = app.addr;
+    let (status, closed) = runtime().block_on(async move {
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (mut client, connection) = h2::client::handshake(tcp).await.unwrap();
+        let connection = tokio::spawn(connection);
+        let request = hyper::Request::get("http://127.0.0.1/who?wait=700ms")
+            .body(())
+            .unwrap();
+        let (response, _) = client.send_request(request, true).unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        stopper.stop();
+        let status = response.await.expect("answered through the drain").status();
+        let closed = tokio::time::timeout(Duration::from_secs(3), connection).await;
+        (status.as_u16(), closed.is_ok())
+    });
+    assert_eq!(status, 200);
+    assert!(closed, "the connection stayed open after the drain");
+    assert!(app.stop_within(Duration::from_secs(5)));
+}
+
+// `who-server check`, the image's HEALTHCHECK, against an HTTPS server.
+
+fn check(args: &[&str]) -> (Option<i32>, String) {
+    let output = std::process::Command::new(process::BIN)
+        .arg("check")
+        .args(args)
+        .output()
+        .unwrap();
+    (output.status.code(), text(&output.stderr))
+}
+
+#[test]
+fn check_with_insecure_passes_against_an_https_server_with_a_certificate_it_does_not_know() {
+    let pki = Pki::new();
+    let app = https_app(&pki, false);
+    let url = format!("https://{}/health", app.addr);
+    let (code, stderr) = check(&[&url, "--insecure"]);
+    assert_eq!(code, Some(0), "{stderr}");
+}
+
+#[test]
+fn check_refuses_an_https_url_without_insecure_as_it_has_nothing_to_verify_with() {
+    let pki = Pki::new();
+    let app = https_app(&pki, false);
+    let url = format!("https://{}/health", app.addr);
+    let (code, stderr) = check(&[&url]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("needs --insecure"), "{stderr}");
+}
+
+#[test]
+fn check_over_plain_http_fails_against_an_https_server() {
+    let pki = Pki::new();
+    let app = https_app(&pki, false);
+    let url = format!("http://{}/health", app.addr);
+    let (code, stderr) = check(&[&url, "--timeout", "2s"]);
+    assert_eq!(code, Some(1), "{stderr}");
+}
