@@ -289,31 +289,9 @@ fn order(n: usize, round: u32) -> Vec<usize> {
 /// Images whose Dockerfile stage is one shared build (the naive Rust
 /// images: one `cargo build` stage, a command each) are timed once, by
 /// the first of them; the others are built from its cache, untimed, and
-/// share its figures, marked `shared_with`. Before them, untimed and from
-/// the cache, the images of another platform.
+/// share its figures, marked `shared_with`. Then, untimed and from the
+/// cache, the images of another platform.
 async fn builds(cli: &Cli, state: &mut State, progress: &Progress, write: &impl Fn(&Report)) {
-    // Another platform's image is built (from the cache when it can be) for
-    // its facts, never timed: its builds cross-compile. Before the timed
-    // builds, not after: the legacy builder follows the newest chain of
-    // cached layers, and a cold `--no-cache` build makes a new one for the
-    // steps it shares with the arm64 build, which then found no child of
-    // its own there and built again (126 s of a second run's 14 minutes).
-    let phase = Instant::now();
-    for i in 0..state.specs.len() {
-        let (spec, record) = (&state.specs[i], &mut state.records[i]);
-        if spec.is_native() || !record.is_ok() {
-            continue;
-        }
-        progress.begin(&spec.tag, "build (not timed: another platform)");
-        if let Err(e) = build::cached(&cli.context, spec, &cli.tag_prefix).await {
-            eprintln!("{}: build failed: {e:#}", spec.tag);
-            record.fail(Phase::Build, &e);
-        }
-        state.done(i, progress);
-        write(&state.report());
-    }
-    state.phase_done("other-platform builds", phase);
-
     let phase = Instant::now();
     // Per image: the image that times its build (itself, or its group's first).
     let leader: Vec<usize> = (0..state.specs.len())
@@ -395,6 +373,24 @@ async fn builds(cli: &Cli, state: &mut State, progress: &Progress, write: &impl 
         }
     }
     state.phase_done("builds", phase);
+
+    // Another platform's image is built (from the cache when it can be) for
+    // its facts, never timed: its builds cross-compile.
+    let phase = Instant::now();
+    for i in 0..state.specs.len() {
+        let (spec, record) = (&state.specs[i], &mut state.records[i]);
+        if spec.is_native() || !record.is_ok() {
+            continue;
+        }
+        progress.begin(&spec.tag, "build (not timed: another platform)");
+        if let Err(e) = build::cached(&cli.context, spec, &cli.tag_prefix).await {
+            eprintln!("{}: build failed: {e:#}", spec.tag);
+            record.fail(Phase::Build, &e);
+        }
+        state.done(i, progress);
+        write(&state.report());
+    }
+    state.phase_done("other-platform builds", phase);
 }
 
 /// The base images this tag builds from, as the build script picks them,
