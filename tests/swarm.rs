@@ -11,15 +11,14 @@
 //! Without Docker it fails; it never skips.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
-use std::thread::{self, sleep, JoinHandle};
+use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use testkit::docker::{docker_status as docker, image_field, require_docker};
-use testkit::{CommandExt, Outcome};
+use testkit::{CommandExt, Outcome, Running};
 
 const IMAGE: &str = "who:rust";
 /// Tried in order: the local stand-in first, then the official image.
@@ -117,11 +116,7 @@ impl Report {
 /// until [`KeepAliveClients::stop`]; the container is removed on drop.
 struct KeepAliveClients {
     name: String,
-    command: String,
-    child: Child,
-    stdin: Option<ChildStdin>,
-    stdout: Option<JoinHandle<String>>,
-    stderr: Option<JoinHandle<String>>,
+    running: Option<Running>,
 }
 
 impl KeepAliveClients {
@@ -139,53 +134,20 @@ impl KeepAliveClients {
         command.args(["--cpus", "1"]);
         command.args(["--label", "rust-multi-stage.test=1", client_image()]);
         command.args(["/keep-alive-client", &target, &connections, &max_seconds]);
-        let shown = format!("{command:?}");
-        let mut child = command
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {shown}: {e}"));
-        let read = |mut pipe: Box<dyn Read + Send>| {
-            thread::spawn(move || {
-                let mut text = String::new();
-                let _ = pipe.read_to_string(&mut text);
-                text
-            })
-        };
+        let running = testkit::start(command.stdin(Stdio::piped()));
         KeepAliveClients {
             name,
-            command: shown,
-            stdin: child.stdin.take(),
-            stdout: Some(read(Box::new(child.stdout.take().expect("piped stdout")))),
-            stderr: Some(read(Box::new(child.stderr.take().expect("piped stderr")))),
-            child,
+            running: Some(running),
         }
     }
 
     /// Closes the client's stdin, and reads its report once it has finished
-    /// the requests it was waiting on.
+    /// the requests it was waiting on (within 30 s, or it is killed and
+    /// the test fails with everything it printed).
     fn stop(mut self) -> Report {
-        drop(self.stdin.take());
-        let limit = Duration::from_secs(30);
-        let start = Instant::now();
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("poll docker run") {
-                break status;
-            }
-            assert!(
-                start.elapsed() < limit,
-                "{} still running {limit:?} after its stdin closed",
-                self.command
-            );
-            sleep(Duration::from_millis(100));
-        };
-        let outcome = Outcome {
-            command: self.command.clone(),
-            status,
-            stdout: self.stdout.take().expect("once").join().expect("stdout"),
-            stderr: self.stderr.take().expect("once").join().expect("stderr"),
-        };
+        let mut running = self.running.take().expect("stopped once");
+        running.close_stdin();
+        let outcome = running.wait_within(Duration::from_secs(30));
         Report::parse(outcome.expect_success())
     }
 }
@@ -193,11 +155,9 @@ impl KeepAliveClients {
 impl Drop for KeepAliveClients {
     fn drop(&mut self) {
         // Still running only if the test failed: its container would keep
-        // the stack's network from going.
-        if self.stdout.is_some() {
+        // the stack's network from going (killing `docker run` leaves it).
+        if self.running.is_some() {
             let _ = docker(&["rm", "--force", &self.name]);
-            let _ = self.child.kill();
-            let _ = self.child.wait();
         }
     }
 }

@@ -1,7 +1,7 @@
 use std::fmt;
 use std::io::Read;
-use std::process::{Command, ExitStatus, Output, Stdio};
-use std::thread;
+use std::process::{Child, ChildStdin, Command, ExitStatus, Output, Stdio};
+use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 /// A finished command with everything needed to explain a failure.
@@ -77,6 +77,14 @@ pub fn run(command: &mut Command) -> Outcome {
 /// was killed, which fails any exit code check): a test of a command that
 /// should end fails instead of hanging when the command does not.
 pub fn run_within(command: &mut Command, limit: Duration) -> Outcome {
+    start(command).wait_within(limit)
+}
+
+/// Starts `command` with stdout and stderr captured by a thread each (a
+/// full pipe never stalls it), for a test that acts while it runs; its
+/// stdin is whatever `command` set, e.g. `Stdio::piped()` for a client
+/// told to finish by [`Running::close_stdin`].
+pub fn start(command: &mut Command) -> Running {
     let shown = format!("{command:?}");
     let mut child = command
         .stdout(Stdio::piped())
@@ -92,22 +100,59 @@ pub fn run_within(command: &mut Command, limit: Duration) -> Outcome {
     };
     let stdout = read(Box::new(child.stdout.take().expect("piped stdout")));
     let stderr = read(Box::new(child.stderr.take().expect("piped stderr")));
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("poll the child") {
-            break status;
-        }
-        if start.elapsed() >= limit {
-            let _ = child.kill();
-            break child.wait().expect("wait for the killed child");
-        }
-        thread::sleep(Duration::from_millis(10));
-    };
-    Outcome {
+    Running {
         command: shown,
-        status,
-        stdout: stdout.join().expect("stdout reader"),
-        stderr: stderr.join().expect("stderr reader"),
+        stdin: child.stdin.take(),
+        child,
+        output: Some((stdout, stderr)),
+    }
+}
+
+/// A command [`start`]ed and not yet waited for. Dropped unfinished (a
+/// test that failed first), it is killed.
+pub struct Running {
+    command: String,
+    child: Child,
+    stdin: Option<ChildStdin>,
+    output: Option<(JoinHandle<String>, JoinHandle<String>)>,
+}
+
+impl Running {
+    /// Closes the command's stdin, if it was piped: end of input.
+    pub fn close_stdin(&mut self) {
+        drop(self.stdin.take());
+    }
+
+    /// Waits for the command to end, killing it after `limit` (as
+    /// [`run_within`] does), and returns everything it printed.
+    pub fn wait_within(mut self, limit: Duration) -> Outcome {
+        let start = Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("poll the child") {
+                break status;
+            }
+            if start.elapsed() >= limit {
+                let _ = self.child.kill();
+                break self.child.wait().expect("wait for the killed child");
+            }
+            thread::sleep(Duration::from_millis(10));
+        };
+        let (stdout, stderr) = self.output.take().expect("waited for once");
+        Outcome {
+            command: self.command.clone(),
+            status,
+            stdout: stdout.join().expect("stdout reader"),
+            stderr: stderr.join().expect("stderr reader"),
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.output.is_some() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 

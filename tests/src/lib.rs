@@ -10,7 +10,7 @@ mod server;
 
 pub use benchkit::{procfs, tree, wrk};
 
-pub use command::{run, run_within, CommandExt, Outcome};
+pub use command::{run, run_within, start, CommandExt, Outcome, Running};
 pub use server::{listening_addr, ServerProcess};
 
 /// This workspace's root, where the Makefile, docker/ and scripts/ are.
