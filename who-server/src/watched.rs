@@ -18,6 +18,8 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Instant;
 
+use crate::on_wake::OnWake;
+
 // The state starts at 0: nothing came in yet, and a client that says
 // nothing is cut off, not idle.
 /// Bytes came in since the last answer went out.
@@ -98,7 +100,8 @@ pub async fn with_header_timeout(
     let step = timeout / LOOKS;
     let mut waiting_since = Instant::now();
     let mut seen = state.0.answers.load(Relaxed);
-    let timer = tokio::time::sleep(step);
+    // Polled when it fires, not at each request (on_wake.rs).
+    let timer = OnWake::new(tokio::time::sleep(step));
     let mut timer = pin!(timer);
     loop {
         tokio::select! {
@@ -113,7 +116,7 @@ pub async fn with_header_timeout(
                 } else if now >= waiting_since + timeout {
                     return Err(Cut::HeaderTimeout);
                 }
-                timer.as_mut().reset((now + step).min(waiting_since + timeout));
+                timer.as_mut().future_mut().reset((now + step).min(waiting_since + timeout));
             }
         }
     }
