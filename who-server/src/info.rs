@@ -112,28 +112,21 @@ mod tests {
         assert_eq!(reads, 2);
     }
 
-    #[test]
-    fn each_second_the_cache_is_forgotten_and_not_in_between() {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .start_paused(true)
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            let cached = || HOSTNAME.with(|cache| cache.borrow().read.is_some());
-            let fresh = tokio::spawn(keep_fresh());
-            hostname();
-            tokio::time::sleep(FRESH - Duration::from_millis(1)).await;
-            assert!(cached(), "forgotten before a second passed");
-            tokio::time::sleep(Duration::from_millis(2)).await;
-            assert!(!cached(), "kept past a second");
-            hostname();
-            tokio::time::sleep(FRESH - Duration::from_millis(2)).await;
-            assert!(cached(), "forgotten before the next second passed");
-            tokio::time::sleep(Duration::from_millis(2)).await;
-            assert!(!cached(), "kept past the next second");
-            fresh.abort();
-        });
+    #[tokio::test(start_paused = true)]
+    async fn each_second_the_cache_is_forgotten_and_not_in_between() {
+        let cached = || HOSTNAME.with(|cache| cache.borrow().read.is_some());
+        let fresh = tokio::spawn(keep_fresh());
+        hostname();
+        tokio::time::sleep(FRESH - Duration::from_millis(1)).await;
+        assert!(cached(), "forgotten before a second passed");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        assert!(!cached(), "kept past a second");
+        hostname();
+        tokio::time::sleep(FRESH - Duration::from_millis(2)).await;
+        assert!(cached(), "forgotten before the next second passed");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        assert!(!cached(), "kept past the next second");
+        fresh.abort();
     }
 
     #[test]

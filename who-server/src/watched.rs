@@ -248,29 +248,22 @@ mod tests {
         });
     }
 
-    #[test]
-    fn after_an_answer_the_cut_is_a_timeout_later_at_the_earliest_and_a_look_more_at_most() {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .start_paused(true)
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            let (server, _client) = tokio::io::duplex(64);
-            let (mut watched, state) = Watched::new(server);
-            let started = Instant::now();
-            let answer_at = Duration::from_secs(3);
-            let answer = async {
-                tokio::time::sleep(answer_at).await;
-                state.head_read();
-                watched.write_all(b"HTTP/1.1 200 OK\r\n").await.unwrap();
-            };
-            let (cut, ()) = tokio::join!(with_header_timeout(pending(), &state, TIMEOUT), answer);
-            assert!(matches!(cut, Err(Cut::HeaderTimeout)));
-            let waited = started.elapsed() - answer_at;
-            assert!(waited >= TIMEOUT, "{waited:?}");
-            assert!(waited <= TIMEOUT + TIMEOUT / LOOKS, "{waited:?}");
-        });
+    #[tokio::test(start_paused = true)]
+    async fn after_an_answer_the_cut_is_a_timeout_later_at_the_earliest_and_a_look_more_at_most() {
+        let (server, _client) = tokio::io::duplex(64);
+        let (mut watched, state) = Watched::new(server);
+        let started = Instant::now();
+        let answer_at = Duration::from_secs(3);
+        let answer = async {
+            tokio::time::sleep(answer_at).await;
+            state.head_read();
+            watched.write_all(b"HTTP/1.1 200 OK\r\n").await.unwrap();
+        };
+        let (cut, ()) = tokio::join!(with_header_timeout(pending(), &state, TIMEOUT), answer);
+        assert!(matches!(cut, Err(Cut::HeaderTimeout)));
+        let waited = started.elapsed() - answer_at;
+        assert!(waited >= TIMEOUT, "{waited:?}");
+        assert!(waited <= TIMEOUT + TIMEOUT / LOOKS, "{waited:?}");
     }
 
     #[test]
