@@ -154,7 +154,10 @@ mod tests {
         let mut wrapped = pin!(OnWake::new(counting(&polls, &inner)));
         let mut cx = Context::from_waker(Waker::noop());
         let _ = wrapped.as_mut().poll(&mut cx);
-        let _ = wrapped.as_mut().future_mut();
+        {
+            // Taken to change it (unchanged here: the taking is what counts).
+            let _inner = wrapped.as_mut().future_mut();
+        }
         let _ = wrapped.as_mut().poll(&mut cx);
         assert_eq!(polls.get(), 2);
     }
