@@ -14,6 +14,8 @@ use hyper::server::conn::http1::UpgradeableConnection;
 use hyper::service::HttpService;
 use tokio::sync::watch;
 
+use crate::on_wake::OnWake;
+
 // The `tls` feature hands a copy to the task that does the handshake.
 #[cfg_attr(feature = "tls", derive(Clone))]
 pub struct Drain {
@@ -42,9 +44,12 @@ impl Drain {
         let mut shutdown = self.tx.subscribe();
         async move {
             let mut conn = pin!(conn);
+            // Polled when the drain starts, not at each request (on_wake.rs).
+            let changed = pin!(OnWake::new(shutdown.changed()));
             tokio::select! {
+                biased;
                 done = conn.as_mut() => return done,
-                _ = shutdown.changed() => conn.as_mut().graceful_shutdown(),
+                _ = changed => conn.as_mut().graceful_shutdown(),
             }
             conn.await
         }

@@ -13,6 +13,7 @@ mod drain;
 mod echo;
 mod info;
 pub mod log;
+mod on_wake;
 mod page;
 #[cfg(feature = "tls")]
 mod peer;

@@ -20,6 +20,7 @@ use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
 
 use crate::defaults;
 use crate::drain::Drain;
+use crate::info;
 use crate::log::{Counters, Kind, Writer};
 use crate::routes::{self, App, Endpoints};
 use crate::shutdown::{self, Stopper};
@@ -417,6 +418,9 @@ async fn work(
     let listener = TcpListener::from_std(listener).map_err(|e| context("cannot serve", e))?;
     let graceful = Drain::new();
     let mine = Arc::new(Held::default());
+    // A current-thread runtime: the task runs on this worker's thread, whose
+    // cached hostname and addresses it forgets once a second.
+    let fresh = tokio::spawn(info::keep_fresh());
     {
         let mut closed = pin!(closing.wait_for(|close| *close));
         loop {
@@ -503,6 +507,7 @@ async fn work(
             shared.drain_timeout
         ));
     }
+    fresh.abort();
     Ok(())
 }
 

@@ -3,18 +3,22 @@
 //! apart from a client that stalled mid-head (worth counting), and the
 //! header timeout itself: one timer per connection, where hyper's own
 //! (`header_read_timeout`) boxes a new timer and puts it on tokio's timer
-//! wheel for every request (README, "Build choices, measured").
+//! wheel for every request, and no clock read per request: an answer only
+//! counts itself, and the timer reads the clock when it looks (README,
+//! "Build choices, measured").
 
 use std::future::Future;
 use std::io;
 use std::pin::{pin, Pin};
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU32, AtomicU8, Ordering::Relaxed};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Instant;
+
+use crate::on_wake::OnWake;
 
 // The state starts at 0: nothing came in yet, and a client that says
 // nothing is cut off, not idle.
@@ -25,23 +29,26 @@ const IDLE: u8 = 2;
 /// A whole head was read and its request is being answered: no deadline.
 const ANSWERING: u8 = 3;
 
+/// How often per timeout the timer looks whether an answer went out: a
+/// client is cut off one timeout after the last answer at the earliest and
+/// a quarter of one later at the latest, and a busy connection's timer
+/// fires four times per timeout, not once per request.
+const LOOKS: u32 = 4;
+
 #[derive(Clone)]
 pub struct State(Arc<Inner>);
 
 struct Inner {
     phase: AtomicU8,
-    /// When the connection began to wait for a head (accepted, or its last
-    /// answer went out), in nanoseconds since `start`.
-    waiting_since: AtomicU64,
-    start: Instant,
+    /// Answers begun, wrapping: what the timer compares between its looks.
+    answers: AtomicU32,
 }
 
 impl State {
     fn new() -> State {
         State(Arc::new(Inner {
             phase: AtomicU8::new(0),
-            waiting_since: AtomicU64::new(0),
-            start: Instant::now(),
+            answers: AtomicU32::new(0),
         }))
     }
 
@@ -58,14 +65,11 @@ impl State {
         self.0.phase.store(ANSWERING, Relaxed);
     }
 
-    /// When the head being waited for must be in, or `None` while a
-    /// request is answered.
-    fn deadline(&self, timeout: Duration) -> Option<Instant> {
-        if self.0.phase.load(Relaxed) == ANSWERING {
-            return None;
-        }
-        let since = Duration::from_nanos(self.0.waiting_since.load(Relaxed));
-        Some(self.0.start + since + timeout)
+    /// Whether the wait for a head may have started again since the
+    /// timer's last look, when it saw `seen` answers: an answer went out
+    /// since, or one is being made.
+    fn moved(&self, seen: u32) -> bool {
+        self.0.answers.load(Relaxed) != seen || self.0.phase.load(Relaxed) == ANSWERING
     }
 }
 
@@ -80,27 +84,40 @@ pub enum Cut {
 /// Runs `connection` until it ends, or until a client took longer than
 /// `timeout` to send a request head, counted from the accept or from the
 /// last answer as hyper's own header timeout does, idle keep-alive time
-/// included. Dropping the connection closes it. The timer is reset only when
-/// it fires, at most once per `timeout`, never per request.
+/// included. Dropping the connection closes it.
+///
+/// The timer looks `LOOKS` times per timeout. The wait is taken to have
+/// started at the accept, or at the first look that found an answer gone
+/// out (or being made) since the one before: never before the answer, so
+/// no client is cut off early, and at most one look after it, so none
+/// holds its connection more than a look longer.
 pub async fn with_header_timeout(
     connection: impl Future<Output = Result<(), hyper::Error>>,
     state: &State,
     timeout: Duration,
 ) -> Result<(), Cut> {
     let mut connection = pin!(connection);
-    let timer = tokio::time::sleep(timeout);
+    let step = timeout / LOOKS;
+    let mut waiting_since = Instant::now();
+    let mut seen = state.0.answers.load(Relaxed);
+    // Polled when it fires, not at each request (on_wake.rs).
+    let timer = OnWake::new(tokio::time::sleep(step));
     let mut timer = pin!(timer);
     loop {
         tokio::select! {
             // The connection first: an answer due is not cut off.
             biased;
             ended = &mut connection => return ended.map_err(Cut::Error),
-            () = &mut timer => match state.deadline(timeout) {
-                Some(deadline) if deadline <= Instant::now() => return Err(Cut::HeaderTimeout),
-                Some(deadline) => timer.as_mut().reset(deadline),
-                // Answering: look again one timeout from now.
-                None => timer.as_mut().reset(Instant::now() + timeout),
-            },
+            () = &mut timer => {
+                let now = Instant::now();
+                if state.moved(seen) {
+                    seen = state.0.answers.load(Relaxed);
+                    waiting_since = now;
+                } else if now >= waiting_since + timeout {
+                    return Err(Cut::HeaderTimeout);
+                }
+                timer.as_mut().future_mut().reset((now + step).min(waiting_since + timeout));
+            }
         }
     }
 }
@@ -167,10 +184,13 @@ impl<T> Watched<T> {
     fn wrote(&self, polled: &Poll<io::Result<usize>>) {
         if let Poll::Ready(Ok(n)) = polled {
             // The first write of an answer starts the wait for the next
-            // head: one clock read per answer.
-            if *n > 0 && self.state.0.phase.swap(IDLE, Relaxed) != IDLE {
-                let since = self.state.0.start.elapsed().as_nanos();
-                self.state.0.waiting_since.store(since as u64, Relaxed);
+            // head: counted, for the timer's next look. Loads and stores,
+            // not read-modify-writes: only the connection's own task (its
+            // I/O, its service, its timer) touches the state.
+            let (phase, answers) = (&self.state.0.phase, &self.state.0.answers);
+            if *n > 0 && phase.load(Relaxed) != IDLE {
+                phase.store(IDLE, Relaxed);
+                answers.store(answers.load(Relaxed).wrapping_add(1), Relaxed);
             }
         }
     }
@@ -192,47 +212,58 @@ mod tests {
     }
 
     #[test]
-    fn the_wait_for_a_head_starts_at_the_accept_and_again_at_each_answer_not_at_each_byte() {
+    fn each_answer_is_counted_once_at_its_first_write_and_the_bytes_of_a_head_not_at_all() {
         runtime().block_on(async {
             let (server, mut client) = tokio::io::duplex(64);
             let (mut watched, state) = Watched::new(server);
             assert!(!state.is_idle(), "nothing came in yet: not idle");
-            let first = state.deadline(TIMEOUT).expect("waiting for a head");
-            assert!(first <= Instant::now() + TIMEOUT);
+            assert!(!state.moved(0));
 
-            // A byte of a head: the deadline stays where it was.
+            // A byte of a head: the wait goes on.
             client.write_all(b"G").await.unwrap();
             let mut byte = [0u8; 1];
             watched.read_exact(&mut byte).await.unwrap();
             assert!(!state.is_idle());
-            assert_eq!(state.deadline(TIMEOUT), Some(first));
+            assert!(!state.moved(0));
 
             // The head is in: no deadline while it is answered, whatever comes in.
             state.head_read();
-            assert_eq!(state.deadline(TIMEOUT), None);
+            assert!(state.moved(0));
             client.write_all(b"G").await.unwrap();
             watched.read_exact(&mut byte).await.unwrap();
-            assert_eq!(state.deadline(TIMEOUT), None, "a pipelined byte");
+            assert!(state.moved(0), "a pipelined byte");
 
-            // The answer goes out: idle, and the wait starts again from now.
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            // The answer goes out: idle, one answer; more of it is not another.
             watched.write_all(b"HTTP/1.1 200 OK\r\n").await.unwrap();
             assert!(state.is_idle());
-            let second = state.deadline(TIMEOUT).expect("waiting for the next head");
-            assert!(
-                second >= first + Duration::from_millis(20),
-                "{second:?} {first:?}"
-            );
-            // More of the same answer does not move it again.
+            assert!(state.moved(0) && !state.moved(1));
             watched.write_all(b"\r\n").await.unwrap();
-            assert_eq!(state.deadline(TIMEOUT), Some(second));
+            assert!(!state.moved(1));
 
-            // A byte of the next head: mid-request again, same deadline.
+            // A byte of the next head: mid-request again, no new answer.
             client.write_all(b"G").await.unwrap();
             watched.read_exact(&mut byte).await.unwrap();
             assert!(!state.is_idle());
-            assert_eq!(state.deadline(TIMEOUT), Some(second));
+            assert!(!state.moved(1));
         });
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn after_an_answer_the_cut_is_a_timeout_later_at_the_earliest_and_a_look_more_at_most() {
+        let (server, _client) = tokio::io::duplex(64);
+        let (mut watched, state) = Watched::new(server);
+        let started = Instant::now();
+        let answer_at = Duration::from_secs(3);
+        let answer = async {
+            tokio::time::sleep(answer_at).await;
+            state.head_read();
+            watched.write_all(b"HTTP/1.1 200 OK\r\n").await.unwrap();
+        };
+        let (cut, ()) = tokio::join!(with_header_timeout(pending(), &state, TIMEOUT), answer);
+        assert!(matches!(cut, Err(Cut::HeaderTimeout)));
+        let waited = started.elapsed() - answer_at;
+        assert!(waited >= TIMEOUT, "{waited:?}");
+        assert!(waited <= TIMEOUT + TIMEOUT / LOOKS, "{waited:?}");
     }
 
     #[test]
