@@ -12,14 +12,19 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 
-pub struct OnWake<F> {
-    future: F,
-    signal: Arc<Signal>,
-    /// `signal` as a waker, made once.
-    waker: Waker,
-    /// The task's waker that `signal` wakes, kept here to tell when it
-    /// changes without taking the lock.
-    task: Option<Waker>,
+use pin_project_lite::pin_project;
+
+pin_project! {
+    pub struct OnWake<F> {
+        #[pin]
+        future: F,
+        signal: Arc<Signal>,
+        // `signal` as a waker, made once.
+        waker: Waker,
+        // The task's waker that `signal` wakes, kept here to tell when it
+        // changes without taking the lock.
+        task: Option<Waker>,
+    }
 }
 
 struct Signal {
@@ -59,11 +64,9 @@ impl<F> OnWake<F> {
     /// The future, to change it (a timer's deadline, say); it is polled
     /// at the next poll.
     pub fn future_mut(self: Pin<&mut Self>) -> Pin<&mut F> {
-        // SAFETY: `future` is structurally pinned: never moved out of
-        // `self`, which is pinned; the other fields are not.
-        let this = unsafe { self.get_unchecked_mut() };
+        let this = self.project();
         this.signal.woken.store(true, Ordering::Release);
-        unsafe { Pin::new_unchecked(&mut this.future) }
+        this.future
     }
 }
 
@@ -71,8 +74,7 @@ impl<F: Future> Future for OnWake<F> {
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        // SAFETY: as in `future_mut`.
-        let this = unsafe { self.get_unchecked_mut() };
+        let this = self.project();
         if !this
             .task
             .as_ref()
@@ -80,15 +82,14 @@ impl<F: Future> Future for OnWake<F> {
         {
             let task = cx.waker().clone();
             *this.signal.task.lock().unwrap_or_else(|e| e.into_inner()) = Some(task.clone());
-            this.task = Some(task);
+            *this.task = Some(task);
         }
         // Cleared before the poll: a wake-up during it sets it again.
         if !this.signal.woken.load(Ordering::Acquire) {
             return Poll::Pending;
         }
         this.signal.woken.store(false, Ordering::Release);
-        let future = unsafe { Pin::new_unchecked(&mut this.future) };
-        future.poll(&mut Context::from_waker(&this.waker))
+        this.future.poll(&mut Context::from_waker(this.waker))
     }
 }
 
