@@ -10,8 +10,9 @@
 # cross-compiled by the same Dockerfile on this machine (TARGETARCH=arm64,
 # no emulation). With BuildKit that is one `docker build --platform`. The
 # legacy builder refuses to COPY --from a stage of another platform, so it
-# takes two: the builder stage (amd64) compiles; then the Dockerfile's final
-# stages, on a `binaries` stage of the files copied out, build for arm64.
+# takes two: the builder stage (amd64) compiles, tagged builder/TAG (kept:
+# the cache of TAG's next build); then the Dockerfile's final stages, on a
+# `binaries` stage of the files copied out, build for arm64.
 # Quiet on success: one line per image; the full log goes to $LOG_DIR.
 #
 #   scripts/build-images.sh TAG...          build them
@@ -127,12 +128,23 @@ build_arm64() {
     docker build -f "$file" -t "$tag" --platform linux/arm64 "$@" "${extra[@]}" "$CONTEXT" >"$log" 2>&1
     return
   fi
-  local builder=${tag,,}-builder.$$
+  # The builder stage stays tagged (builder/who:rust-arm64), the cache of
+  # this row's next build. Of the cached layers that fit a step the legacy
+  # builder takes the newest, and a cold --no-cache build of the amd64
+  # image makes newer ones for the steps the two share (the base's first
+  # steps) with no arm64 children: the next arm64 build would miss from
+  # there on. --cache-from the last arm64 builder makes it take only layers
+  # of that image's chain (a stage outside it, e.g. rust.Dockerfile's
+  # planner, runs again: seconds). No ARG in the Dockerfile can part the
+  # two chains: an ARG step's cache key is its text, the same for both
+  # platforms, so its newest layer is again the cold build's.
+  local builder=${TAG_PREFIX}builder/${tag#"$TAG_PREFIX"} cache=()
+  if docker image inspect "$builder" >/dev/null 2>&1; then cache=(--cache-from "$builder"); fi
   work=$(mktemp -d)
   {
     # The builder runs as the daemon's amd64 and compiles for arm64;
     # --target builder after the row's own --target: the last one counts.
-    docker build -f "$file" -t "$builder" "$@" --build-arg TARGETARCH=arm64 \
+    docker build -f "$file" -t "$builder" "${cache[@]}" "$@" --build-arg TARGETARCH=arm64 \
       --build-arg BUILDPLATFORM=linux/amd64 --target builder "${extra[@]}" "$CONTEXT" &&
       id=$(docker create "$builder" never-run) &&
       docker cp "$id:/out" "$work/out" && docker rm "$id" >/dev/null &&
@@ -141,8 +153,6 @@ build_arm64() {
       { printf 'FROM scratch AS binaries\nCOPY out /out\n'; sed '1,/^FROM builder AS binaries$/d' "$file" | copy_first; } |
       docker build -f - -t "$tag" --platform linux/arm64 "$@" "$work"
   } >"$log" 2>&1 || status=$?
-  # --no-prune: the builder's layers stay, the cache of the next arm64 row.
-  docker rmi --no-prune "$builder" >/dev/null 2>&1 || true
   rm -rf "$work"
   return "$status"
 }
