@@ -540,3 +540,44 @@ fn a_second_run_reuses_what_the_first_measured_and_fresh_does_not() {
         assert_eq!(phases, ["bases", "facts", "rounds"], "{}", report["phases"]);
     }
 }
+
+/// who:rust-tls runs with the run's test certificate and is loaded over TLS
+/// only, on its own path: kept alive, then with a new connection (a full
+/// handshake) per request, which costs more CPU per request. Its time in
+/// each phase is in its record.
+#[test]
+fn who_rust_tls_is_loaded_over_tls_kept_alive_and_with_a_handshake_per_request() {
+    require_docker();
+    let out = tempfile::tempdir().unwrap();
+    let (output, pid) = compare(
+        &[
+            "--skip-build",
+            "--rounds",
+            "1",
+            "--cpus",
+            "1",
+            "--duration",
+            "1s",
+            "--images",
+            "who:rust-tls",
+        ],
+        out.path(),
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let report = report(out.path());
+    let record = image(&report, "who:rust-tls");
+    let loads = record["runs"][0]["loads"].as_array().unwrap();
+    let paths: Vec<&str> = loads.iter().map(|l| l["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["/who over TLS", "/who over TLS, Connection: close"]);
+    for load in loads {
+        assert!(rounds(&load["requests_per_s"])[0] > 0.0, "{load}");
+        assert_eq!(load["errors"]["connect"], 0, "{load}");
+    }
+    let cpu = |load: &Value| load["cpu_us_per_request"]["median"].as_f64().unwrap();
+    assert!(cpu(&loads[1]) > cpu(&loads[0]), "{loads:?}");
+    let phases = record["phase_wall_ms"].as_object().unwrap();
+    assert!(phases["facts"].as_f64().unwrap() > 0.0, "{record}");
+    assert!(phases["rounds"].as_f64().unwrap() > 0.0, "{record}");
+    assert_no_containers_left(pid);
+}
