@@ -175,6 +175,46 @@ mod tests {
         assert!(replace_block("no markers", "x").is_err());
     }
 
+    /// who:rust-tls's loads over TLS go in a table of their own, under
+    /// who:rust's plain `/who`; a run without them has no such table.
+    #[test]
+    fn tls_loads_are_shown_beside_the_plain_image() {
+        let json = std::fs::read(testkit::root().join("results/compare.json")).unwrap();
+        let mut report: Report = serde_json::from_slice(&json).unwrap();
+        assert!(!summary(&report).contains("Over TLS"));
+        let mut tls = report
+            .images
+            .iter()
+            .find(|i| i.tag == "who:rust")
+            .unwrap()
+            .clone();
+        tls.tag = "who:rust-tls".to_owned();
+        for run in &mut tls.runs {
+            run.loads.truncate(1);
+            let mut handshakes = run.loads[0].clone();
+            run.loads[0].path = format!("/who{OVER_TLS}");
+            handshakes.path = format!("/who{OVER_TLS}, Connection: close");
+            run.loads.push(handshakes);
+        }
+        report.images.push(tls);
+        let md = summary(&report);
+        let after = &md[md.find("Over TLS").expect("no TLS table")..];
+        let table = after.split("\n\n").nth(1).unwrap();
+        let rows: Vec<&str> = table
+            .lines()
+            .filter(|l| l.starts_with("| who:"))
+            .map(|l| l.split(" | ").next().unwrap())
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                "| who:rust `/who`",
+                "| who:rust-tls `/who over TLS`",
+                "| who:rust-tls `/who over TLS, Connection: close`"
+            ]
+        );
+    }
+
     /// The README's table is the committed results' summary, not a copy by hand.
     #[test]
     fn the_readme_shows_the_committed_results() {
