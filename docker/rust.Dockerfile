@@ -62,6 +62,9 @@ ENV CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=rust-lld
 # (Alpine's `apk add clang` is unverified: rust:1.95-alpine cannot be
 # pulled here; the Debian stand-in's apt-get path is what was built.)
 ENV CC_x86_64_unknown_linux_musl=cc CC_aarch64_unknown_linux_musl=clang
+# No version pin on clang (DL3008), as none on apk's (.hadolint.yaml): the
+# base's release pins it; a pin would break on every point release.
+# hadolint ignore=DL3008
 RUN if [ "$APP:${TARGETARCH:-amd64}" = who-tls:arm64 ]; then \
       if command -v apk >/dev/null; then apk add --no-cache clang; \
       else apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -q -y --no-install-recommends clang \
