@@ -87,9 +87,9 @@ fn tls(md: &mut String, report: &Report) {
     }
     let _ = writeln!(
         md,
-        "
-Over TLS (a self-signed ECDSA P-256 certificate made for the run; wrk's OpenSSL,          HTTP/1.1): kept alive, and with `Connection: close`, a new connection and a full          handshake per request; the plain HTTP of the same server beside them.
-"
+        "Over TLS (a self-signed ECDSA P-256 certificate made for the run; wrk's OpenSSL, \
+         HTTP/1.1): kept alive, and with `Connection: close`, a new connection and a full \
+         handshake per request; the plain HTTP of the same server beside them.\n"
     );
     let mut columns = vec![("load".to_owned(), Left)];
     for c in &s.cpus {
