@@ -549,7 +549,7 @@ fn a_second_run_reuses_what_the_first_measured_and_fresh_does_not() {
 /// each phase is in its record.
 #[test]
 fn who_rust_tls_is_loaded_over_tls_kept_alive_and_with_a_handshake_per_request() {
-    let (report, pid, out) = one_short_round("who:rust-tls");
+    let (report, pid, _out) = one_short_round("who:rust-tls");
     let record = image(&report, "who:rust-tls");
     let loads = record["runs"][0]["loads"].as_array().unwrap();
     let paths: Vec<&str> = loads.iter().map(|l| l["path"].as_str().unwrap()).collect();
