@@ -53,10 +53,24 @@ ENV CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=rust-lld
 # ring (who-tls's crypto) compiles C and assembly with cc-rs, which looks
 # for x86_64-linux-musl-gcc when the host is not musl (the Debian-based
 # stand-in); the host's cc does for ring, which needs no libc headers of
-# musl's. On Alpine cc is that compiler already. (arm64: no C cross
-# compiler here yet; who:rust-tls-arm64 does not build.)
-ENV CC_x86_64_unknown_linux_musl=cc
-RUN case "${TARGETARCH:-amd64}" in \
+# musl's. On Alpine cc is that compiler already.
+# For aarch64, clang: one compiler for every target (cc-rs passes it
+# --target), the same package name on Alpine and Debian, and ring builds
+# with it without a sysroot (-nostdlibinc). It is installed below for
+# who-tls's arm64 build only (about 60 MB to fetch), so that no other
+# image's builder waits for it; the host's ar archives aarch64 objects.
+# (Alpine's `apk add clang` is unverified: rust:1.95-alpine cannot be
+# pulled here; the Debian stand-in's apt-get path is what was built.)
+ENV CC_x86_64_unknown_linux_musl=cc CC_aarch64_unknown_linux_musl=clang
+# No version pin on clang (DL3008), as none on apk's (.hadolint.yaml): the
+# base's release pins it; a pin would break on every point release.
+# hadolint ignore=DL3008
+RUN if [ "$APP:${TARGETARCH:-amd64}" = who-tls:arm64 ]; then \
+      if command -v apk >/dev/null; then apk add --no-cache clang; \
+      else apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -q -y --no-install-recommends clang \
+        && rm -rf /var/lib/apt/lists/*; fi; \
+    fi \
+ && case "${TARGETARCH:-amd64}" in \
       amd64) echo x86_64-unknown-linux-musl ;; \
       arm64) echo aarch64-unknown-linux-musl ;; \
       *) echo "TARGETARCH=$TARGETARCH: only amd64 and arm64 are built" >&2; exit 1 ;; \

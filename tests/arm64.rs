@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use testkit::catalog;
-use testkit::docker::{docker, docker_status, image_field, Container};
+use testkit::docker::{docker, docker_status, image_field, Container, HttpsContainer};
 use testkit::{http_get, CommandExt};
 
 /// Every arm64 image of docker/images.tsv.
@@ -106,6 +106,17 @@ fn qemu_aarch64_is_registered_so_containers_run_arm64_binaries() {
         "qemu-aarch64 is not registered with binfmt_misc (with the F flag, for containers): \
          run `make bootstrap`; {registered:?} says {entry:?}"
     );
+}
+
+/// ring's aarch64 C and assembly (compiled by clang in the builder) at
+/// work: a handshake and a request over HTTPS, emulated.
+#[test]
+fn who_rust_tls_arm64_serves_https_with_a_mounted_certificate() {
+    let image =
+        std::env::var("WHO_TLS_ARM64_IMAGE").unwrap_or_else(|_| "who:rust-tls-arm64".to_owned());
+    let https = HttpsContainer::run(&image, &[]);
+    https.wait_until_serving("/who", Duration::from_secs(30));
+    assert_eq!(https.get("/health").unwrap(), 200);
 }
 
 /// A free port on 127.0.0.1 (bound, then let go for the registry to take).

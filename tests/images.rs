@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use testkit::catalog::{self, Kind};
 use testkit::docker::{
     docker, docker_status, image_field, image_files, image_labels, unique_prefix, Container,
-    TestImage,
+    HttpsContainer, TestImage,
 };
 use testkit::{http_get, root, CommandExt, Outcome};
 
@@ -17,10 +17,12 @@ use testkit::{http_get, root, CommandExt, Outcome};
 /// nothing more.
 const SCRATCH_IMAGES: &[(&str, &[&str])] = &[
     ("who:rust", &["/who-server"]),
+    ("who:rust-tls", &["/who-server"]),
     ("hello:rust", &["/hello"]),
     ("hello:rust-tiny", &["/hello-tiny"]),
     ("simple-script:rust", &["/output.txt", "/simple-script"]),
     ("who:rust-arm64", &["/who-server"]),
+    ("who:rust-tls-arm64", &["/who-server"]),
     ("hello:rust-arm64", &["/hello"]),
     ("hello:rust-tiny-arm64", &["/hello-tiny"]),
     (
@@ -172,6 +174,25 @@ fn who_rust_stops_in_under_a_second_with_exit_0() {
     let took = start.elapsed();
     assert!(took < Duration::from_secs(1), "docker stop took {took:?}");
     assert_eq!(container.field("{{.State.ExitCode}}"), "0");
+}
+
+#[test]
+fn who_rust_tls_serves_https_with_a_mounted_certificate_and_becomes_healthy() {
+    // WHO_TLS_IMAGE: a build under another tag (TAG_PREFIX) instead.
+    let image = std::env::var("WHO_TLS_IMAGE").unwrap_or_else(|_| "who:rust-tls".to_owned());
+    // Read-only and unprivileged, as who:rust runs; health every second.
+    let https = HttpsContainer::run(
+        &image,
+        &[
+            "--read-only",
+            "--cap-drop",
+            "ALL",
+            "--health-interval",
+            "1s",
+        ],
+    );
+    https.wait_until_serving("/who", Duration::from_secs(20));
+    https.container.wait_until_healthy(Duration::from_secs(20));
 }
 
 #[test]

@@ -74,6 +74,13 @@ impl CatalogImage {
         }
     }
 
+    /// Whether the image serves HTTPS (and HTTP/2) when given a certificate
+    /// by `WHO_CERT` and `WHO_KEY`, plain HTTP otherwise: the variants
+    /// ending in `-tls`, and their `-arm64` twins (`who:rust-tls-arm64`).
+    pub fn serves_tls(&self) -> bool {
+        self.variant().trim_end_matches("-arm64").ends_with("-tls")
+    }
+
     /// Whether this machine runs the image without emulation.
     pub fn is_native(&self) -> bool {
         Some(self.platform()) == host_platform()
@@ -208,6 +215,20 @@ mod tests {
         for image in parse(text).unwrap() {
             assert_eq!(image.platform(), "linux/arm64", "{}", image.tag);
         }
+    }
+
+    #[test]
+    fn the_tls_variants_and_their_twins_serve_tls() {
+        let text = "who:rust-tls rust.Dockerfile who-tls rust server /who - - a.rs -\n\
+            who:rust-tls-arm64 rust.Dockerfile who-tls rust server /who - - a.rs -\n\
+            who:rust rust.Dockerfile who rust server /who - - a.rs -\n\
+            tls:rust rust.Dockerfile who rust server /who - - a.rs -\n";
+        let serve: Vec<bool> = parse(text)
+            .unwrap()
+            .iter()
+            .map(|i| i.serves_tls())
+            .collect();
+        assert_eq!(serve, [true, true, false, false]);
     }
 
     #[test]

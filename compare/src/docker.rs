@@ -3,8 +3,10 @@
 //! so that one sweep removes them all, whatever way the run ends.
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use anyhow::{anyhow, Context, Result};
+use benchkit::tls;
 use bollard::models::{ContainerCreateBody, HostConfig};
 use bollard::query_parameters::{
     InspectContainerOptions, ListContainersOptionsBuilder, LogsOptionsBuilder,
@@ -76,17 +78,21 @@ fn is_alive(pid: &str) -> bool {
 }
 
 /// Creates (does not start) a labelled container of `image` limited to
-/// `cpus` CPUs and [`MEMORY_BYTES`].
-pub async fn create(docker: &Docker, image: &str, cpus: f64) -> Result<String> {
+/// `cpus` CPUs and [`MEMORY_BYTES`]; with `tls`, the directory of a test
+/// certificate, mounted read-only where the image's variables point
+/// (benchkit::tls), so that it serves HTTPS.
+pub async fn create(docker: &Docker, image: &str, cpus: f64, tls: Option<&Path>) -> Result<String> {
     let body = ContainerCreateBody {
         image: Some(image.to_owned()),
         labels: Some(HashMap::from([(
             LABEL.to_owned(),
             std::process::id().to_string(),
         )])),
+        env: tls.map(|_| tls::ENV.map(str::to_owned).to_vec()),
         host_config: Some(HostConfig {
             nano_cpus: Some((cpus * 1e9).round() as i64),
             memory: Some(MEMORY_BYTES),
+            binds: tls.map(|dir| vec![format!("{}:{}:ro", dir.display(), tls::MOUNT)]),
             ..Default::default()
         }),
         ..Default::default()

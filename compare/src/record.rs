@@ -145,6 +145,11 @@ pub struct ImageRecord {
     pub reused: BTreeMap<String, String>,
     /// One entry per CPU setting, in the order of `settings.cpus`.
     pub runs: Vec<CpusRun>,
+    /// This image's wall time in each phase of the run (`builds`, its
+    /// followers' cached builds included; `other-platform builds`, `facts`,
+    /// `rounds`): what it adds to a run. Absent from runs before it was timed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub phase_wall_ms: BTreeMap<String, f64>,
 }
 
 /// Whether every measurement of an image was taken.
@@ -239,9 +244,16 @@ pub struct Memory {
     pub peak_vmhwm_bytes: Option<Figure>,
 }
 
+/// How an image that serves TLS names its loads' `path` (it is loaded over
+/// TLS only): `/who over TLS`, kept alive, and `/who over TLS, Connection:
+/// close`, a new connection and handshake per request.
+pub const OVER_TLS: &str = " over TLS";
+pub const CONNECTION_CLOSE: &str = ", Connection: close";
+
 /// wrk against one path, once per round.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PathLoad {
+    /// The path, and for TLS loads how it went ([`OVER_TLS`]).
     pub path: String,
     /// Requests completed in each round.
     pub requests: Vec<u64>,

@@ -17,7 +17,7 @@ use bollard::Docker;
 
 use crate::cli::Cli;
 use crate::docker::{MEMORY_BYTES, STOP_TIMEOUT_S};
-use crate::measure::{declared_versions, Cache, Measurer, Samples, CACHE_DIR};
+use crate::measure::{declared_versions, Cache, Measurer, Samples, TestCertificate, CACHE_DIR};
 use crate::progress::Progress;
 use crate::record::{Base, BuildTimes, Figure, ImageRecord, Phase, PhaseTime, Report, Settings};
 use crate::stats::ms;
@@ -128,6 +128,7 @@ pub async fn run(
             cli.fresh,
         )),
         syft: crate::measure::sbom_version().await,
+        tls: test_certificate(&state.specs),
     };
     let phase = Instant::now();
     // An image whose build failed may be an old one: its numbers would lie.
@@ -139,7 +140,10 @@ pub async fn run(
             let spec_tag = state.specs[i].tag.clone();
             async move {
                 progress.begin(&spec_tag, "facts");
+                let started = Instant::now();
                 measurer.facts(&tag, &mut record).await;
+                // Its own facts' time, however much of it overlapped another's.
+                add_wall(&mut record, "facts", started);
                 (i, record)
             }
         })
@@ -166,6 +170,7 @@ pub async fn run(
                 }
                 let tag = image(spec);
                 progress.begin(&spec.tag, &format!("round {round} at {limit} CPU"));
+                let started = Instant::now();
                 let samples = &mut state.samples[i][c];
                 let measured = if spec.is_server() {
                     measurer
@@ -183,6 +188,7 @@ pub async fn run(
                     let e = e.context(format!("round {round}, {limit} CPU"));
                     state.records[i].fail(Phase::Run, &e);
                 }
+                state.spent(i, "rounds", started);
                 state.done(i, &progress);
                 write(&state.report());
             }
@@ -201,6 +207,12 @@ impl State {
             phase: phase.to_owned(),
             wall_ms: ms(wall),
         });
+    }
+
+    /// A step of image `i` that began at `started` has ended: its time is
+    /// added to the image's in `phase`.
+    fn spent(&mut self, i: usize, phase: &str, started: Instant) {
+        add_wall(&mut self.records[i], phase, started);
     }
 
     /// A step of image `i` has run; if the image failed, none of its
@@ -255,6 +267,11 @@ impl State {
             ..self.head.clone()
         }
     }
+}
+
+/// Adds the wall time since `started` to `record`'s time in `phase`.
+fn add_wall(record: &mut ImageRecord, phase: &str, started: Instant) {
+    *record.phase_wall_ms.entry(phase.to_owned()).or_default() += ms(started.elapsed());
 }
 
 /// The report's header, with no image measured yet.
@@ -332,6 +349,7 @@ async fn builds(cli: &Cli, state: &mut State, progress: &Progress, write: &impl 
             let followers: Vec<usize> = (0..state.specs.len())
                 .filter(|&j| j != i && leader[j] == i && state.records[j].is_ok())
                 .collect();
+            let started = Instant::now();
             let built = async {
                 let cold = build::cold(&cli.context, spec, &cli.tag_prefix).await?;
                 for &j in &followers {
@@ -382,6 +400,8 @@ async fn builds(cli: &Cli, state: &mut State, progress: &Progress, write: &impl 
                     }
                 }
             }
+            // Its followers' cached builds are in its time.
+            state.spent(i, "builds", started);
             for j in std::iter::once(i).chain(followers) {
                 state.done(j, progress);
             }
@@ -399,14 +419,27 @@ async fn builds(cli: &Cli, state: &mut State, progress: &Progress, write: &impl 
             continue;
         }
         progress.begin(&spec.tag, "build (not timed: another platform)");
+        let started = Instant::now();
         if let Err(e) = build::cached(&cli.context, spec, &cli.tag_prefix).await {
             eprintln!("{}: build failed: {e:#}", spec.tag);
             record.fail(Phase::Build, &e);
         }
+        state.spent(i, "other-platform builds", started);
         state.done(i, progress);
         write(&state.report());
     }
     state.phase_done("other-platform builds", phase);
+}
+
+/// The run's test certificate, when an image it runs serves TLS; a
+/// failure to make one is said here, and those images' rounds fail.
+fn test_certificate(specs: &[CatalogImage]) -> Option<TestCertificate> {
+    if !specs.iter().any(|s| s.serves_tls() && s.is_native()) {
+        return None;
+    }
+    TestCertificate::new()
+        .inspect_err(|e| eprintln!("compare: no test certificate for TLS: {e:#}"))
+        .ok()
 }
 
 /// The base images this tag builds from, as the build script picks them,

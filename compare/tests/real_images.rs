@@ -32,6 +32,26 @@ fn spawn_compare(args: &[&str], out: &Path) -> Child {
         .unwrap()
 }
 
+/// compare on `images` as they are, one round at 1 CPU, 1 s of load a
+/// path, which must succeed: its report, its pid, and its --out directory.
+fn one_short_round(images: &str) -> (Value, u32, tempfile::TempDir) {
+    require_docker();
+    let out = tempfile::tempdir().unwrap();
+    let args = [
+        "--skip-build",
+        "--rounds",
+        "1",
+        "--cpus",
+        "1",
+        "--duration",
+        "1s",
+    ];
+    let (output, pid) = compare(&[&args[..], &["--images", images]].concat(), out.path());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    (report(out.path()), pid, out)
+}
+
 fn report(out: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(out.join("compare.json")).unwrap()).unwrap()
 }
@@ -420,25 +440,7 @@ fn bad_arguments_get_one_line_and_a_failure() {
 /// would run emulated. syft is installed by `make bootstrap`.
 #[test]
 fn arm64_images_get_their_facts_measured_and_are_not_run() {
-    require_docker();
-    let out = tempfile::tempdir().unwrap();
-    let (output, pid) = compare(
-        &[
-            "--skip-build",
-            "--rounds",
-            "1",
-            "--cpus",
-            "1",
-            "--duration",
-            "1s",
-            "--images",
-            "hello:rust,hello:rust-arm64",
-        ],
-        out.path(),
-    );
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
-    let report = report(out.path());
+    let (report, pid, out) = one_short_round("hello:rust,hello:rust-arm64");
     let (amd64, arm64) = (
         image(&report, "hello:rust"),
         image(&report, "hello:rust-arm64"),
@@ -539,4 +541,27 @@ fn a_second_run_reuses_what_the_first_measured_and_fresh_does_not() {
             .collect();
         assert_eq!(phases, ["bases", "facts", "rounds"], "{}", report["phases"]);
     }
+}
+
+/// who:rust-tls runs with the run's test certificate and is loaded over TLS
+/// only, on its own path: kept alive, then with a new connection (a full
+/// handshake) per request, which costs more CPU per request. Its time in
+/// each phase is in its record.
+#[test]
+fn who_rust_tls_is_loaded_over_tls_kept_alive_and_with_a_handshake_per_request() {
+    let (report, pid, _out) = one_short_round("who:rust-tls");
+    let record = image(&report, "who:rust-tls");
+    let loads = record["runs"][0]["loads"].as_array().unwrap();
+    let paths: Vec<&str> = loads.iter().map(|l| l["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["/who over TLS", "/who over TLS, Connection: close"]);
+    for load in loads {
+        assert!(rounds(&load["requests_per_s"])[0] > 0.0, "{load}");
+        assert_eq!(load["errors"]["connect"], 0, "{load}");
+    }
+    let cpu = |load: &Value| load["cpu_us_per_request"]["median"].as_f64().unwrap();
+    assert!(cpu(&loads[1]) > cpu(&loads[0]), "{loads:?}");
+    let phases = record["phase_wall_ms"].as_object().unwrap();
+    assert!(phases["facts"].as_f64().unwrap() > 0.0, "{record}");
+    assert!(phases["rounds"].as_f64().unwrap() > 0.0, "{record}");
+    assert_no_containers_left(pid);
 }

@@ -118,6 +118,62 @@ impl Drop for Container {
     }
 }
 
+/// A container of an image that serves TLS (who:rust-tls), given a
+/// certificate made for it (benchkit::tls) by the image's variables, with
+/// 8080 published on 127.0.0.1; removed on drop, then the certificate.
+pub struct HttpsContainer {
+    pub container: Container,
+    client: crate::tls::Client,
+    _certificate_dir: tempfile::TempDir,
+}
+
+impl HttpsContainer {
+    /// `docker run -d` of `image` with the certificate, and `extra` options.
+    #[track_caller]
+    pub fn run(image: &str, extra: &[&str]) -> HttpsContainer {
+        let certificate = crate::tls::Certificate::self_signed().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        certificate.write(dir.path()).unwrap();
+        let mount = format!("{}:{}:ro", dir.path().display(), crate::tls::MOUNT);
+        let mut args = vec!["-p", "127.0.0.1::8080", "-v", &mount];
+        for variable in &crate::tls::ENV {
+            args.extend(["-e", variable]);
+        }
+        args.extend_from_slice(extra);
+        args.push(image);
+        HttpsContainer {
+            container: Container::run(&args),
+            client: certificate.client().unwrap(),
+            _certificate_dir: dir,
+        }
+    }
+
+    /// `GET path` over TLS, the certificate checked: the status code.
+    pub fn get(&self, path: &str) -> std::io::Result<u16> {
+        let port = self.container.published_port();
+        let stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+        stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+        crate::tls::get(stream, self.client.clone(), path)
+    }
+
+    /// Polls `GET path` over TLS until it answers 200, for at most `limit`.
+    pub fn wait_until_serving(&self, path: &str, limit: Duration) {
+        let start = Instant::now();
+        let mut last = Ok(0);
+        while start.elapsed() < limit {
+            last = self.get(path);
+            if matches!(last, Ok(200)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let logs = docker_status(&["logs", &self.container.id]);
+        panic!(
+            "https {path} did not answer 200 within {limit:?} ({last:?}); container logs:{logs}"
+        );
+    }
+}
+
 /// An image a test built under its own tag, removed on drop.
 pub struct TestImage {
     pub tag: String,

@@ -1,14 +1,15 @@
 //! Helpers for the workspace's tests: running commands with failures that
 //! explain themselves (in the manner of ripgrep's test utilities), and
 //! starting server processes on a free port. What compare needs too (the
-//! catalog, wrk, /proc, the tree's copy) is benchkit's, re-exported here.
+//! catalog, wrk, /proc, the tree's copy, HTTPS with a test certificate) is
+//! benchkit's, re-exported here.
 
 pub mod catalog;
 mod command;
 pub mod docker;
 mod server;
 
-pub use benchkit::{procfs, tree, wrk};
+pub use benchkit::{procfs, tls, tree, wrk};
 
 pub use command::{run, run_within, start, CommandExt, Outcome, Running};
 pub use server::{listening_addr, ServerProcess};

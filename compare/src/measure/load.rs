@@ -1,5 +1,6 @@
 //! One wrk run inside the container's network namespace (`nsenter
-//! --net=/proc/<pid>/ns/net wrk ... http://127.0.0.1:8080/path`), so no
+//! --net=/proc/<pid>/ns/net wrk ... http://127.0.0.1:8080/path`, or
+//! https:// for an image that serves TLS), so no
 //! docker-proxy sits between wrk and the server: through a published port,
 //! the proxy caps every server near the same rate. wrk's numbers come from
 //! benchkit::wrk's Lua hook; the CPU time is the container cgroup's.
@@ -12,6 +13,7 @@ use tokio::process::Command;
 
 use super::cgroup::Cgroup;
 use super::probe::PORT;
+use crate::record::{CONNECTION_CLOSE, OVER_TLS};
 
 /// One round's numbers for one path.
 #[derive(Debug)]
@@ -30,17 +32,58 @@ pub struct PerRequest {
     pub system: f64,
 }
 
+/// How wrk loads a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// Plain HTTP/1.1, kept alive.
+    Http,
+    /// HTTPS, kept alive: a request's cost over TLS.
+    Tls,
+    /// HTTPS with `Connection: close`: a new connection per request, and
+    /// so a full handshake (wrk, Debian's with OpenSSL, resumes no session).
+    TlsHandshakeEach,
+}
+
+impl Transport {
+    /// The load's name in the report: the path, and what it went over.
+    pub fn label(self, path: &str) -> String {
+        match self {
+            Transport::Http => path.to_owned(),
+            Transport::Tls => format!("{path}{OVER_TLS}"),
+            Transport::TlsHandshakeEach => format!("{path}{OVER_TLS}{CONNECTION_CLOSE}"),
+        }
+    }
+
+    fn url(self, path: &str) -> String {
+        let scheme = match self {
+            Transport::Http => "http",
+            Transport::Tls | Transport::TlsHandshakeEach => "https",
+        };
+        format!("{scheme}://127.0.0.1:{PORT}{path}")
+    }
+
+    /// wrk's options for it, before its own.
+    fn options(self) -> &'static [&'static str] {
+        match self {
+            Transport::TlsHandshakeEach => &["-H", "Connection: close"],
+            Transport::Http | Transport::Tls => &[],
+        }
+    }
+}
+
 pub async fn run_wrk(
     pid: u32,
     cgroup: Option<&Cgroup>,
     path: &str,
+    transport: Transport,
     load: &wrk::Load,
 ) -> Result<Sample> {
-    let url = format!("http://127.0.0.1:{PORT}{path}");
+    let url = transport.url(path);
     let mut command = Command::new("nsenter");
     command
         .arg(format!("--net=/proc/{pid}/ns/net"))
         .arg("wrk")
+        .args(transport.options())
         .args(wrk::args(&url, load).context("cannot write wrk's report script")?)
         // Ctrl-C drops this future: wrk must not outlive it.
         .kill_on_drop(true);
@@ -77,4 +120,25 @@ pub async fn run_wrk(
         report,
         cpu_us_per_request,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_loads_go_to_https_and_the_handshake_one_closes_each_connection() {
+        assert_eq!(Transport::Http.url("/who"), "http://127.0.0.1:8080/who");
+        assert_eq!(Transport::Tls.url("/who"), "https://127.0.0.1:8080/who");
+        assert_eq!(
+            Transport::TlsHandshakeEach.options(),
+            ["-H", "Connection: close"]
+        );
+        let labels =
+            [Transport::Http, Transport::Tls, Transport::TlsHandshakeEach].map(|t| t.label("/who"));
+        assert_eq!(
+            labels,
+            ["/who", "/who over TLS", "/who over TLS, Connection: close"]
+        );
+    }
 }

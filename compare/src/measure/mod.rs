@@ -13,6 +13,7 @@ mod samples;
 mod sbom;
 mod start;
 mod stop;
+mod tls;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,7 +26,9 @@ pub use cache::{Cache, DIR as CACHE_DIR};
 pub use image::declared_versions;
 pub use samples::Samples;
 pub use sbom::version as sbom_version;
+pub use tls::TestCertificate;
 
+use self::load::Transport;
 use crate::progress::Progress;
 use crate::record::{ImageRecord, Phase};
 use crate::stats::ms;
@@ -43,6 +46,9 @@ pub struct Measurer {
     pub cache: Arc<Cache>,
     /// `syft --version`, None without syft.
     pub syft: Option<String>,
+    /// The certificate the images that serve TLS get; None when no image
+    /// chosen does (or it could not be made: said once, and their rounds fail).
+    pub tls: Option<TestCertificate>,
 }
 
 /// One container of a server image: started, idle, loaded, stopped.
@@ -170,9 +176,23 @@ impl Measurer {
         cpus: f64,
     ) -> Result<ServerRound> {
         let paths = &spec.paths;
+        // A TLS image is loaded over TLS only, on its own path: kept alive,
+        // then a handshake per request. Its plain HTTP is who:rust's.
+        let (tls, loads) = if spec.serves_tls() {
+            let Some(tls) = &self.tls else {
+                anyhow::bail!("{image} serves TLS, and there is no test certificate");
+            };
+            let own = &paths[0];
+            (
+                Some(tls),
+                vec![(own, Transport::Tls), (own, Transport::TlsHandshakeEach)],
+            )
+        } else {
+            (None, paths.iter().map(|p| (p, Transport::Http)).collect())
+        };
         self.progress.note(image, &format!("start at {cpus} CPU"));
-        let started = start::start_server(&self.docker, image, &paths[0], cpus).await?;
-        let measured = self.loaded(image, &started, paths).await;
+        let started = start::start_server(&self.docker, image, &paths[0], cpus, tls).await?;
+        let measured = self.loaded(image, &started, &loads).await;
         self.progress.note(image, "stop");
         let stopped = stop::stop_timed(&self.docker, &started.id).await;
         let mut round = measured?;
@@ -187,7 +207,7 @@ impl Measurer {
         &self,
         image: &str,
         started: &start::Started,
-        paths: &[String],
+        loads: &[(&String, Transport)],
     ) -> Result<ServerRound> {
         let cgroup = cgroup::Cgroup::of(started.pid, &started.id)?;
         tokio::time::sleep(IDLE_SETTLE).await;
@@ -195,16 +215,18 @@ impl Measurer {
             idle: procfs::status(started.pid)?,
             ..Default::default()
         };
-        for (index, path) in paths.iter().enumerate() {
+        for (index, &(path, transport)) in loads.iter().enumerate() {
+            let label = transport.label(path);
             self.progress.note(
                 image,
                 &format!(
-                    "wrk {path} for {}",
+                    "wrk {label} for {}",
                     humantime::format_duration(self.load.duration)
                 ),
             );
-            let sample = load::run_wrk(started.pid, Some(&cgroup), path, &self.load).await?;
-            round.loads.push((path.clone(), sample));
+            let sample =
+                load::run_wrk(started.pid, Some(&cgroup), path, transport, &self.load).await?;
+            round.loads.push((label, sample));
             if index == 0 {
                 round.peak = procfs::status(started.pid)?;
             }

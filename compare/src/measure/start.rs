@@ -8,6 +8,7 @@ use anyhow::{bail, Result};
 use bollard::Docker;
 
 use super::probe;
+use super::tls::TestCertificate;
 use crate::docker;
 
 /// A server that has not answered by then counts as failed to start.
@@ -20,13 +21,22 @@ pub struct Started {
     pub elapsed: Duration,
 }
 
-pub async fn start_server(docker: &Docker, tag: &str, path: &str, cpus: f64) -> Result<Started> {
+/// With `tls`, the server gets the certificate and is asked over TLS: its
+/// start includes loading the certificate and the first handshake.
+pub async fn start_server(
+    docker: &Docker,
+    tag: &str,
+    path: &str,
+    cpus: f64,
+    tls: Option<&TestCertificate>,
+) -> Result<Started> {
     let started = Instant::now();
-    let id = docker::create(docker, tag, cpus).await?;
+    let id = docker::create(docker, tag, cpus, tls.map(TestCertificate::dir)).await?;
     let up = async {
         docker::start(docker, &id).await?;
         let pid = docker::host_pid(docker, &id).await?;
-        probe::wait_for_200(pid, path, STARTUP_DEADLINE).await?;
+        let client = tls.map(TestCertificate::client);
+        probe::wait_for_200(pid, path, STARTUP_DEADLINE, client).await?;
         Ok(pid)
     };
     match up.await {
@@ -47,7 +57,7 @@ pub struct CliRun {
 
 pub async fn run_cli(docker: &Docker, tag: &str, expect: &str, cpus: f64) -> Result<CliRun> {
     let started = Instant::now();
-    let id = docker::create(docker, tag, cpus).await?;
+    let id = docker::create(docker, tag, cpus, None).await?;
     let ran = async {
         docker::start(docker, &id).await?;
         docker::wait_exit(docker, &id).await?;

@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 use super::atomic;
 use super::format::{bytes, micros, millis, opt_bytes, per_second, spread};
 use super::table::{Align::Left, Align::Right, Table};
-use crate::record::{PathLoad, Report};
+use crate::record::{CpusRun, PathLoad, Report, OVER_TLS};
 
 pub const BEGIN: &str =
     "<!-- compare:begin (generated from results/compare.json by `make compare`; do not edit) -->";
@@ -58,8 +58,57 @@ pub fn summary(report: &Report) -> String {
         table.row(cells);
     }
     md.push_str(&table.render());
+    tls(&mut md, report);
     super::markdown::targets(&mut md, report);
     md
+}
+
+/// The loads over TLS, each beside the plain HTTP of its image without TLS
+/// (who:rust-tls's beside who:rust's): what TLS costs per request kept
+/// alive, and per request with a handshake each. Nothing when none ran.
+fn tls(md: &mut String, report: &Report) {
+    let s = &report.settings;
+    let mut rows = Vec::new();
+    for image in &report.images {
+        let over_tls = |run: &CpusRun| run.loads.iter().any(|l| l.path.contains(OVER_TLS));
+        if !image.runs.iter().any(over_tls) {
+            continue;
+        }
+        let plain = image.tag.strip_suffix("-tls");
+        let plain = plain.and_then(|tag| report.images.iter().find(|i| i.tag == tag));
+        if let Some(plain) = plain {
+            rows.push((plain, 0));
+        }
+        let paths = image.runs.first().map_or(0, |run| run.loads.len());
+        rows.extend((0..paths).map(|index| (image, index)));
+    }
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "Over TLS (a self-signed ECDSA P-256 certificate made for the run; wrk's OpenSSL, \
+         HTTP/1.1): kept alive, and with `Connection: close`, a new connection and a full \
+         handshake per request; the plain HTTP of the same server beside them.\n"
+    );
+    let mut columns = vec![("load".to_owned(), Left)];
+    for c in &s.cpus {
+        columns.push((format!("CPU/request, {c} CPU"), Right));
+        columns.push((format!("requests/s, {c} CPU"), Right));
+    }
+    let mut table = Table::new(&columns);
+    for (image, index) in rows {
+        let at = |c: f64| image.at(c).and_then(|run| run.loads.get(index));
+        let first = s.cpus.first().and_then(|&c| at(c));
+        let path = first.map_or("–", |l| l.path.as_str());
+        let mut cells = vec![format!("{} `{path}`", image.tag)];
+        for &c in &s.cpus {
+            cells.push(cpu_per_request(at(c)));
+            cells.push(spread(at(c).map(|l| &l.requests_per_s), per_second));
+        }
+        table.row(cells);
+    }
+    md.push_str(&table.render());
 }
 
 /// CPU time per request, with its user and system parts when measured:
@@ -124,6 +173,46 @@ mod tests {
         assert_eq!(updated, format!("intro\n{BEGIN}\nnew\n{END}\nrest\n"));
         assert_eq!(current_block(&updated), Some("new\n"));
         assert!(replace_block("no markers", "x").is_err());
+    }
+
+    /// who:rust-tls's loads over TLS go in a table of their own, under
+    /// who:rust's plain `/who`; a run without them has no such table.
+    #[test]
+    fn tls_loads_are_shown_beside_the_plain_image() {
+        let json = std::fs::read(testkit::root().join("results/compare.json")).unwrap();
+        let mut report: Report = serde_json::from_slice(&json).unwrap();
+        assert!(!summary(&report).contains("Over TLS"));
+        let mut tls = report
+            .images
+            .iter()
+            .find(|i| i.tag == "who:rust")
+            .unwrap()
+            .clone();
+        tls.tag = "who:rust-tls".to_owned();
+        for run in &mut tls.runs {
+            run.loads.truncate(1);
+            let mut handshakes = run.loads[0].clone();
+            run.loads[0].path = format!("/who{OVER_TLS}");
+            handshakes.path = format!("/who{OVER_TLS}, Connection: close");
+            run.loads.push(handshakes);
+        }
+        report.images.push(tls);
+        let md = summary(&report);
+        let after = &md[md.find("Over TLS").expect("no TLS table")..];
+        let table = after.split("\n\n").nth(1).unwrap();
+        let rows: Vec<&str> = table
+            .lines()
+            .filter(|l| l.starts_with("| who:"))
+            .map(|l| l.split(" | ").next().unwrap())
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                "| who:rust `/who`",
+                "| who:rust-tls `/who over TLS`",
+                "| who:rust-tls `/who over TLS, Connection: close`"
+            ]
+        );
     }
 
     /// The README's table is the committed results' summary, not a copy by hand.
