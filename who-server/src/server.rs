@@ -332,7 +332,11 @@ impl Shared {
     }
 
     /// Serves HTTP/1 on `stream` (with `tls`: over TLS, `peer` what the
-    /// requests show of it).
+    /// requests show of it, and its first head due a header timeout after
+    /// `accepted`).
+    // With the tls feature's two: a struct of theirs would be one more type
+    // on the default build's path.
+    #[cfg_attr(feature = "tls", allow(clippy::too_many_arguments))]
     fn serve_http1<S>(
         self: &Arc<Self>,
         graceful: &Drain,
@@ -341,10 +345,15 @@ impl Shared {
         permit: OwnedSemaphorePermit,
         mine: &Arc<Held>,
         #[cfg(feature = "tls")] peer: Option<crate::peer::Tls>,
+        #[cfg(feature = "tls")] accepted: tokio::time::Instant,
     ) where
         S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
+        #[cfg(not(feature = "tls"))]
         let (stream, state) = Watched::new(stream);
+        // The handshake took its share of the header timeout already.
+        #[cfg(feature = "tls")]
+        let (stream, state) = Watched::accepted_at(stream, accepted);
         let (shared, answering) = (self.clone(), state.clone());
         let slot: Slot = Arc::new(permit);
         let held_by_requests = slot.clone();

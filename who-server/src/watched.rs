@@ -37,11 +37,18 @@ struct Inner {
 }
 
 impl State {
+    // The tls feature starts every connection's wait at its accept.
+    #[cfg(any(not(feature = "tls"), test))]
     fn new() -> State {
+        State::since(Instant::now())
+    }
+
+    /// Waiting for the first head since `start`.
+    fn since(start: Instant) -> State {
         State(Arc::new(Inner {
             phase: AtomicU8::new(0),
             waiting_since: AtomicU64::new(0),
-            start: Instant::now(),
+            start,
         }))
     }
 
@@ -88,7 +95,8 @@ pub async fn with_header_timeout(
     timeout: Duration,
 ) -> Result<(), Cut> {
     let mut connection = pin!(connection);
-    let timer = tokio::time::sleep(timeout);
+    // The first head is due a timeout after the connection's start.
+    let timer = tokio::time::sleep_until(state.0.start + timeout);
     let mut timer = pin!(timer);
     loop {
         tokio::select! {
@@ -111,8 +119,20 @@ pub struct Watched<T> {
 }
 
 impl<T> Watched<T> {
+    #[cfg(any(not(feature = "tls"), test))]
     pub fn new(inner: T) -> (Watched<T>, State) {
-        let state = State::new();
+        Watched::since(inner, State::new())
+    }
+
+    /// A connection whose wait for its first head began at `accepted`,
+    /// before a TLS handshake (or the look for h2c's preface) took its
+    /// share: the header timeout bounds the two together.
+    #[cfg(feature = "tls")]
+    pub fn accepted_at(inner: T, accepted: Instant) -> (Watched<T>, State) {
+        Watched::since(inner, State::since(accepted))
+    }
+
+    fn since(inner: T, state: State) -> (Watched<T>, State) {
         let watched = Watched {
             inner,
             state: state.clone(),

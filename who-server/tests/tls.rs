@@ -392,6 +392,75 @@ fn a_client_that_never_finishes_the_handshake_is_cut_off_after_the_header_timeou
     );
 }
 
+/// A server with a 2 s header timeout, TLS or plain.
+fn slow_client_app(tls: Option<TlsFiles>) -> TestApp {
+    spawn_app_with(Config {
+        tls,
+        header_timeout: Duration::from_secs(2),
+        ..Config::default()
+    })
+}
+
+/// How long after the connect `stream` was closed (read to its end).
+async fn closed_after<S: tokio::io::AsyncRead + Unpin>(
+    mut stream: S,
+    connected: Instant,
+) -> Duration {
+    let mut buf = [0u8; 64];
+    let _ = tokio::time::timeout(Duration::from_secs(8), async {
+        while let Ok(n) = stream.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+        }
+    })
+    .await;
+    connected.elapsed()
+}
+
+/// Connected, silent for 1.5 s of the 2 s header timeout, then half a head:
+/// cut off at 2 s, not 2 s after the handshake (3.5 s).
+fn assert_cut_off_one_header_timeout_after_the_connect(took: Duration) {
+    assert!(
+        took >= Duration::from_millis(1900) && took < Duration::from_millis(3000),
+        "closed {took:?} after the connect"
+    );
+}
+
+#[test]
+fn a_slow_tls_client_gets_one_header_timeout_from_connect_to_a_whole_head() {
+    let pki = Pki::new();
+    let app = slow_client_app(Some(pki.files(false)));
+    let client = pki.client(&[b"http/1.1"], None);
+    let took = runtime().block_on(async {
+        let connected = Instant::now();
+        let tcp = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let name = ServerName::try_from("127.0.0.1").unwrap();
+        let mut tls = client
+            .connect(name, tcp)
+            .await
+            .expect("a handshake in time");
+        tls.write_all(b"GET /who HTTP/1.1\r\n").await.unwrap();
+        closed_after(tls, connected).await
+    });
+    assert_cut_off_one_header_timeout_after_the_connect(took);
+}
+
+#[test]
+fn a_slow_plain_client_gets_one_header_timeout_from_connect_to_a_whole_head() {
+    let app = slow_client_app(None);
+    let took = runtime().block_on(async {
+        let connected = Instant::now();
+        let mut tcp = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+        // Silent, so still in the look for h2c's preface.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        tcp.write_all(b"GET /who HTTP/1.1\r\n").await.unwrap();
+        closed_after(tcp, connected).await
+    });
+    assert_cut_off_one_header_timeout_after_the_connect(took);
+}
+
 #[test]
 fn the_connection_cap_counts_connections_still_in_their_handshake() {
     let pki = Pki::new();

@@ -24,6 +24,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::runtime::Runtime;
 use tokio::sync::OwnedSemaphorePermit;
+use tokio::time::Instant;
 use tokio_rustls::rustls::crypto::{self, CryptoProvider};
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
@@ -323,7 +324,9 @@ const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 /// Serves `stream` on a task of its own: the TLS handshake (or the look
 /// for h2c's preface) within the header timeout, holding `permit`, the
-/// connection's slot under the cap, all along; then HTTP/1 or HTTP/2.
+/// connection's slot under the cap, all along; then HTTP/1 or HTTP/2. Over
+/// HTTP/1 the first request head is due one header timeout after the
+/// accept, handshake included, as it is without TLS.
 pub(super) fn serve(
     shared: &Arc<Shared>,
     graceful: &Drain,
@@ -337,6 +340,7 @@ pub(super) fn serve(
     // the others accept (server.rs, `over_share`).
     let counted = Counted::new(shared, mine);
     let (shared, graceful, mine) = (shared.clone(), graceful.clone(), mine.clone());
+    let accepted = Instant::now();
     tokio::spawn(async move {
         let started = tokio::time::timeout(shared.header_timeout, start(&shared.secure, stream));
         let (io, peer, h2) = match started.await {
@@ -348,7 +352,7 @@ pub(super) fn serve(
             serve_h2(shared, graceful, io, remote, permit, counted, peer).await;
         } else {
             // It counts the connection itself from now on.
-            shared.serve_http1(&graceful, io, remote, permit, &mine, peer);
+            shared.serve_http1(&graceful, io, remote, permit, &mine, peer, accepted);
             drop(counted);
         }
     });
