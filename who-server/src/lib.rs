@@ -17,6 +17,7 @@ mod page;
 #[cfg(feature = "tls")]
 mod peer;
 mod query;
+mod refuse;
 mod routes;
 mod server;
 mod shutdown;
