@@ -551,6 +551,41 @@ fn a_rapid_reset_flood_gets_goaway_and_other_clients_are_still_served() {
 }
 
 #[test]
+fn a_slow_drip_of_opened_then_cancelled_streams_gets_goaway_after_a_thousand() {
+    let app = spawn_app_with(Config::default());
+    let opened = runtime().block_on(async {
+        let tcp = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+        let (mut client, connection) = h2::client::handshake(tcp).await.expect("h2 handshake");
+        tokio::spawn(connection);
+        // One stream at a time, each cancelled once answered: never more
+        // than one open, none cancelled before it was taken.
+        let mut opened = 0;
+        while opened < 2000 {
+            let Ok(ready) = client.ready().await else {
+                break;
+            };
+            client = ready;
+            let request = hyper::Request::get("http://127.0.0.1/who")
+                .body(())
+                .unwrap();
+            // The request's body left open, so that there is a stream to cancel.
+            let Ok((response, mut body)) = client.send_request(request, false) else {
+                break;
+            };
+            opened += 1;
+            if response.await.is_err() {
+                break;
+            }
+            body.send_reset(h2::Reason::CANCEL);
+        }
+        opened
+    });
+    // GOAWAY after the 1000th; a few more may go out before it arrives.
+    assert!((1000..1050).contains(&opened), "{opened} streams opened");
+    who_is_served(app.addr);
+}
+
+#[test]
 fn a_continuation_flood_is_cut_off_and_other_clients_are_still_served() {
     let app = spawn_app_with(Config::default());
     let mut stream = TcpStream::connect(app.addr).unwrap();
