@@ -232,6 +232,32 @@ fn a_request_half_sent_at_sigterm_is_answered_with_connection_close() {
 }
 
 #[test]
+fn a_connection_queued_past_the_cap_at_sigterm_is_served_once_a_slot_frees_in_the_grace() {
+    let mut server = process::start(&["--max-connections", "1"]);
+    let mut holder = TcpStream::connect(server.addr).unwrap();
+    holder.write_all(GET_WHO).unwrap();
+    assert!(!answer_within(&mut holder, Duration::from_secs(2))
+        .expect("an answer")
+        .closes());
+    // Completed by the kernel, in its queue: no slot is free.
+    let mut queued = TcpStream::connect(server.addr).unwrap();
+    queued.write_all(GET_WHO).unwrap();
+    thread::sleep(Duration::from_millis(100));
+    server.signal("TERM");
+    thread::sleep(Duration::from_millis(100));
+    // The holder's next answer says close, and its slot frees.
+    holder.write_all(GET_WHO).unwrap();
+    assert!(answer_within(&mut holder, Duration::from_secs(2))
+        .expect("an answer")
+        .closes());
+    let answer = answer_within(&mut queued, Duration::from_secs(2)).expect("an answer");
+    assert_eq!(answer.status(), "200", "{}", answer.head);
+    assert!(answer.closes(), "{}", answer.head);
+    let (status, _) = server.exit_within(Duration::from_secs(5));
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
 fn an_idle_keep_alive_connection_gets_a_grace_for_one_more_request() {
     let mut server = process::start(&[]);
     let mut stream = TcpStream::connect(server.addr).unwrap();
