@@ -277,6 +277,29 @@ mod tests {
         assert_eq!(got.as_deref(), Some("CN=client,O=Org"));
     }
 
+    /// A Name's RDNs, one attribute 2.5.4.`last` each, as UTF8Strings.
+    fn rdns(attributes: &[(u8, &str)]) -> Vec<u8> {
+        let mut name = Vec::new();
+        for (last, value) in attributes {
+            let mut attribute = encode(OID, &[0x55, 0x04, *last]);
+            attribute.extend(encode(0x0c, value.as_bytes()));
+            name.extend(encode(SET, &encode(SEQUENCE, &attribute)));
+        }
+        name
+    }
+
+    #[test]
+    fn of_several_common_names_the_last_is_shown_as_in_go() {
+        let name = rdns(&[(3, "first"), (3, "last")]);
+        assert_eq!(go_name(&name).as_deref(), Some("CN=last"));
+    }
+
+    #[test]
+    fn several_values_of_another_attribute_are_joined_by_a_plus_as_in_go() {
+        let name = rdns(&[(10, "a"), (10, "b"), (5, "1"), (5, "2")]);
+        assert_eq!(go_name(&name).as_deref(), Some("SERIALNUMBER=2,O=a+O=b"));
+    }
+
     #[test]
     fn special_characters_are_escaped_as_go_escapes_them() {
         let got = subject_of(&[(DnType::CommonName, "#a, b+c ")]);
