@@ -317,6 +317,27 @@ mod tests {
     }
 
     #[test]
+    fn an_unnamed_attribute_that_cannot_be_a_printable_string_is_a_utf8_string() {
+        // 2.5.4.99: no name in Go; `&` is not PrintableString's.
+        let name = rdns(&[(99, "a&b")]);
+        assert_eq!(go_name(&name).as_deref(), Some("2.5.4.99=#0c03612662"));
+    }
+
+    #[test]
+    fn a_length_of_128_takes_the_long_form() {
+        assert_eq!(&encode(0x04, &[0; 128])[..3], &[0x04, 0x81, 0x80]);
+        assert_eq!(&encode(0x04, &[0; 127])[..2], &[0x04, 0x7f]);
+    }
+
+    #[test]
+    fn oids_under_each_of_the_three_roots_are_dotted() {
+        // 0.9.2342 (pilot attributes such as UID), 1.2.3.4, 2.5.4.3.
+        assert_eq!(dotted(&[0x09, 0x92, 0x26]).as_deref(), Some("0.9.2342"));
+        assert_eq!(dotted(&[0x2a, 0x03, 0x04]).as_deref(), Some("1.2.3.4"));
+        assert_eq!(dotted(&[0x55, 0x04, 0x03]).as_deref(), Some("2.5.4.3"));
+    }
+
+    #[test]
     fn bytes_that_are_not_a_certificate_have_no_subject() {
         assert_eq!(subject(b""), None);
         assert_eq!(subject(&[0x30, 0x82, 0xff]), None);
