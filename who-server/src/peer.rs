@@ -338,10 +338,45 @@ mod tests {
     }
 
     #[test]
+    fn a_bmp_string_is_read_as_utf16_big_endian() {
+        assert_eq!(
+            string(0x1e, &[0x00, 0x41, 0x00, 0xe9]).as_deref(),
+            Some("A\u{e9}")
+        );
+        // An unpaired surrogate, as Go: the replacement character.
+        assert_eq!(string(0x1e, &[0xd8, 0x00]).as_deref(), Some("\u{fffd}"));
+    }
+
+    #[test]
+    fn a_bmp_string_of_an_odd_length_is_not_a_string() {
+        assert_eq!(string(0x1e, &[0x00, 0x41, 0x00]), None);
+    }
+
+    #[test]
+    fn an_element_of_another_tag_is_not_taken() {
+        assert_eq!(expect(&[SET, 0x00], SEQUENCE), None);
+        assert_eq!(
+            expect(&[SEQUENCE, 0x00, 0x01], SEQUENCE),
+            Some((&[][..], &[0x01][..]))
+        );
+    }
+
+    #[test]
     fn bytes_that_are_not_a_certificate_have_no_subject() {
         assert_eq!(subject(b""), None);
         assert_eq!(subject(&[0x30, 0x82, 0xff]), None);
         assert_eq!(subject(&[0x30, 0x03, 0x02, 0x01, 0x00]), None);
+    }
+
+    #[test]
+    fn lengths_der_does_not_allow_are_refused() {
+        // Indefinite (0x80), then more than four length bytes.
+        let mut indefinite = vec![0x04, 0x80];
+        indefinite.extend([0; 128]);
+        assert_eq!(tlv(&indefinite), None);
+        assert_eq!(tlv(&[0x04, 0x85, 0, 0, 0, 0, 1, 7]), None);
+        // Two length bytes said, one there.
+        assert_eq!(tlv(&[0x04, 0x82, 0x01]), None);
     }
 
     #[test]
@@ -350,5 +385,9 @@ mod tests {
         assert_eq!(&long[..4], &[0x04, 0x82, 0x01, 0x2c]);
         let (tag, content, rest) = tlv(&long).unwrap();
         assert_eq!((tag, content.len(), rest.len()), (0x04, 300, 0));
+        // Four length bytes, the most; one, the whole element.
+        let four = [0x04, 0x84, 0, 0, 0, 1, 7];
+        assert_eq!(tlv(&four), Some((0x04, &[7][..], &[][..])));
+        assert_eq!(tlv(&[0x04, 0x81, 0x00]), Some((0x04, &[][..], &[][..])));
     }
 }
