@@ -766,6 +766,36 @@ fn a_file_that_is_not_pem_is_one_line_and_exit_1() {
     assert!(stderr.starts_with("who-server: --cacert "), "{stderr}");
 }
 
+#[test]
+fn a_key_file_with_no_key_in_it_says_so() {
+    let pki = Pki::new();
+    let cert = pki.path("cert.pem");
+    let (code, stderr) = run_with(&["--cert", path_str(&cert), "--key", path_str(&cert)]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains(": no PEM section of that kind in it"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_https_answer_that_closes_ends_with_tls_close_notify() {
+    let pki = Pki::new();
+    let app = https_app(&pki, false);
+    let client = pki.client(&[b"http/1.1"], None);
+    let read = runtime().block_on(async {
+        let tcp = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+        let name = ServerName::try_from("127.0.0.1").unwrap();
+        let mut tls = client.connect(name, tcp).await.unwrap();
+        tls.write_all(GET).await.unwrap();
+        let mut answer = Vec::new();
+        // Without close_notify, rustls reads the end as a truncation attack.
+        tokio::time::timeout(Duration::from_secs(5), tls.read_to_end(&mut answer)).await
+    });
+    let read = read.expect("closed within 5 s");
+    assert!(read.is_ok(), "{read:?}");
+}
+
 /// The server certificate's DER, as the client saw it in the handshake.
 async fn served_certificate(pki: &Pki, addr: SocketAddr) -> CertificateDer<'static> {
     let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
