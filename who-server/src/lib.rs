@@ -18,6 +18,7 @@ mod page;
 #[cfg(feature = "tls")]
 mod peer;
 mod query;
+mod refuse;
 mod routes;
 mod server;
 mod shutdown;

@@ -277,6 +277,29 @@ mod tests {
         assert_eq!(got.as_deref(), Some("CN=client,O=Org"));
     }
 
+    /// A Name's RDNs, one attribute 2.5.4.`last` each, as UTF8Strings.
+    fn rdns(attributes: &[(u8, &str)]) -> Vec<u8> {
+        let mut name = Vec::new();
+        for (last, value) in attributes {
+            let mut attribute = encode(OID, &[0x55, 0x04, *last]);
+            attribute.extend(encode(0x0c, value.as_bytes()));
+            name.extend(encode(SET, &encode(SEQUENCE, &attribute)));
+        }
+        name
+    }
+
+    #[test]
+    fn of_several_common_names_the_last_is_shown_as_in_go() {
+        let name = rdns(&[(3, "first"), (3, "last")]);
+        assert_eq!(go_name(&name).as_deref(), Some("CN=last"));
+    }
+
+    #[test]
+    fn several_values_of_another_attribute_are_joined_by_a_plus_as_in_go() {
+        let name = rdns(&[(10, "a"), (10, "b"), (5, "1"), (5, "2")]);
+        assert_eq!(go_name(&name).as_deref(), Some("SERIALNUMBER=2,O=a+O=b"));
+    }
+
     #[test]
     fn special_characters_are_escaped_as_go_escapes_them() {
         let got = subject_of(&[(DnType::CommonName, "#a, b+c ")]);
@@ -294,10 +317,66 @@ mod tests {
     }
 
     #[test]
+    fn an_unnamed_attribute_that_cannot_be_a_printable_string_is_a_utf8_string() {
+        // 2.5.4.99: no name in Go; `&` is not PrintableString's.
+        let name = rdns(&[(99, "a&b")]);
+        assert_eq!(go_name(&name).as_deref(), Some("2.5.4.99=#0c03612662"));
+    }
+
+    #[test]
+    fn a_length_of_128_takes_the_long_form() {
+        assert_eq!(&encode(0x04, &[0; 128])[..3], &[0x04, 0x81, 0x80]);
+        assert_eq!(&encode(0x04, &[0; 127])[..2], &[0x04, 0x7f]);
+    }
+
+    #[test]
+    fn oids_under_each_of_the_three_roots_are_dotted() {
+        // 0.9.2342 (pilot attributes such as UID), 1.2.3.4, 2.5.4.3.
+        assert_eq!(dotted(&[0x09, 0x92, 0x26]).as_deref(), Some("0.9.2342"));
+        assert_eq!(dotted(&[0x2a, 0x03, 0x04]).as_deref(), Some("1.2.3.4"));
+        assert_eq!(dotted(&[0x55, 0x04, 0x03]).as_deref(), Some("2.5.4.3"));
+    }
+
+    #[test]
+    fn a_bmp_string_is_read_as_utf16_big_endian() {
+        assert_eq!(
+            string(0x1e, &[0x00, 0x41, 0x00, 0xe9]).as_deref(),
+            Some("A\u{e9}")
+        );
+        // An unpaired surrogate, as Go: the replacement character.
+        assert_eq!(string(0x1e, &[0xd8, 0x00]).as_deref(), Some("\u{fffd}"));
+    }
+
+    #[test]
+    fn a_bmp_string_of_an_odd_length_is_not_a_string() {
+        assert_eq!(string(0x1e, &[0x00, 0x41, 0x00]), None);
+    }
+
+    #[test]
+    fn an_element_of_another_tag_is_not_taken() {
+        assert_eq!(expect(&[SET, 0x00], SEQUENCE), None);
+        assert_eq!(
+            expect(&[SEQUENCE, 0x00, 0x01], SEQUENCE),
+            Some((&[][..], &[0x01][..]))
+        );
+    }
+
+    #[test]
     fn bytes_that_are_not_a_certificate_have_no_subject() {
         assert_eq!(subject(b""), None);
         assert_eq!(subject(&[0x30, 0x82, 0xff]), None);
         assert_eq!(subject(&[0x30, 0x03, 0x02, 0x01, 0x00]), None);
+    }
+
+    #[test]
+    fn lengths_der_does_not_allow_are_refused() {
+        // Indefinite (0x80), then more than four length bytes.
+        let mut indefinite = vec![0x04, 0x80];
+        indefinite.extend([0; 128]);
+        assert_eq!(tlv(&indefinite), None);
+        assert_eq!(tlv(&[0x04, 0x85, 0, 0, 0, 0, 1, 7]), None);
+        // Two length bytes said, one there.
+        assert_eq!(tlv(&[0x04, 0x82, 0x01]), None);
     }
 
     #[test]
@@ -306,5 +385,9 @@ mod tests {
         assert_eq!(&long[..4], &[0x04, 0x82, 0x01, 0x2c]);
         let (tag, content, rest) = tlv(&long).unwrap();
         assert_eq!((tag, content.len(), rest.len()), (0x04, 300, 0));
+        // Four length bytes, the most; one, the whole element.
+        let four = [0x04, 0x84, 0, 0, 0, 1, 7];
+        assert_eq!(tlv(&four), Some((0x04, &[7][..], &[][..])));
+        assert_eq!(tlv(&[0x04, 0x81, 0x00]), Some((0x04, &[][..], &[][..])));
     }
 }

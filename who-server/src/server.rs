@@ -333,7 +333,11 @@ impl Shared {
     }
 
     /// Serves HTTP/1 on `stream` (with `tls`: over TLS, `peer` what the
-    /// requests show of it).
+    /// requests show of it, and its first head due a header timeout after
+    /// `accepted`).
+    // With the tls feature's two: a struct of theirs would be one more type
+    // on the default build's path.
+    #[cfg_attr(feature = "tls", allow(clippy::too_many_arguments))]
     fn serve_http1<S>(
         self: &Arc<Self>,
         graceful: &Drain,
@@ -342,10 +346,15 @@ impl Shared {
         permit: OwnedSemaphorePermit,
         mine: &Arc<Held>,
         #[cfg(feature = "tls")] peer: Option<crate::peer::Tls>,
+        #[cfg(feature = "tls")] accepted: tokio::time::Instant,
     ) where
         S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
+        #[cfg(not(feature = "tls"))]
         let (stream, state) = Watched::new(stream);
+        // The handshake took its share of the header timeout already.
+        #[cfg(feature = "tls")]
+        let (stream, state) = Watched::accepted_at(stream, accepted);
         let (shared, answering) = (self.clone(), state.clone());
         let slot: Slot = Arc::new(permit);
         let held_by_requests = slot.clone();
@@ -462,26 +471,11 @@ async fn work(
         }
     }
     // Connections the kernel completed but nobody accepted yet would be
-    // reset, requests and all, when the socket closes: take those waiting
-    // now, while slots are free. (std's accept asks the kernel itself;
-    // tokio's would trust readiness the reactor may not have seen yet.)
-    let listener = listener
-        .into_std()
-        .map_err(|e| context("cannot close the listener", e))?;
-    while let Ok(permit) = shared.connections.clone().try_acquire_owned() {
-        let Ok((stream, remote)) = listener.accept() else {
-            break;
-        };
-        if let Ok(stream) = stream
-            .set_nonblocking(true)
-            .and_then(|()| TcpStream::from_std(stream))
-        {
-            shared.serve(&graceful, stream, remote, permit, &mine);
-        }
-    }
-    // Closing our copy of the listener; the socket closes with the last
-    // worker's, and new connections then fail at once.
-    drop(listener);
+    // reset, requests and all, when the socket closes: from now on it
+    // completes no new one (refuse.rs), and those queued or mid-handshake
+    // are accepted while slots are free, until the last connection ends or
+    // the grace is over. (Not on Linux, or refused: the queue as it is.)
+    let _ = crate::refuse::new_connections(&listener);
     // A connection busy now answers with `Connection: close` and ends. One
     // idle now may have a request on its way: for IDLE_GRACE it is served
     // too (with `Connection: close`); then hyper's graceful shutdown closes
@@ -491,13 +485,24 @@ async fn work(
         loop {
             // Created before the count is read, so that no wake-up is missed.
             let none = mine.none.notified();
+            accept_queued(&listener, &shared, &graceful, &mine);
             if mine.count.load(Relaxed) == 0 {
                 break;
             }
-            none.await;
+            tokio::select! {
+                () = none => {}
+                // A handshake that ended since.
+                Some((stream, remote, permit)) = accept_one(&listener, &shared) => {
+                    shared.serve(&graceful, stream, remote, permit, &mine);
+                }
+            }
         }
     };
     let _ = tokio::time::timeout(grace, all_gone).await;
+    accept_queued(&listener, &shared, &graceful, &mine);
+    // Closing our copy of the listener; the socket closes with the last
+    // worker's, and new connections then fail at once.
+    drop(listener);
     if tokio::time::timeout(shared.drain_timeout - grace, graceful.shutdown())
         .await
         .is_err()
@@ -509,6 +514,37 @@ async fn work(
     }
     fresh.abort();
     Ok(())
+}
+
+/// Accepts every connection the kernel has queued, while slots are free.
+/// It asks the kernel itself: tokio's accept would trust readiness the
+/// reactor may not have seen yet.
+fn accept_queued(listener: &TcpListener, shared: &Arc<Shared>, graceful: &Drain, mine: &Arc<Held>) {
+    let socket = socket2::SockRef::from(listener);
+    while let Ok(permit) = shared.connections.clone().try_acquire_owned() {
+        let Ok((stream, remote)) = socket.accept() else {
+            break;
+        };
+        let (stream, Some(remote)) = (std::net::TcpStream::from(stream), remote.as_socket()) else {
+            continue;
+        };
+        if let Ok(stream) = stream
+            .set_nonblocking(true)
+            .and_then(|()| TcpStream::from_std(stream))
+        {
+            shared.serve(graceful, stream, remote, permit, mine);
+        }
+    }
+}
+
+/// The next connection, once a slot is free; `None` if accepting failed.
+async fn accept_one(
+    listener: &TcpListener,
+    shared: &Shared,
+) -> Option<(TcpStream, SocketAddr, OwnedSemaphorePermit)> {
+    let permit = shared.connections.clone().acquire_owned().await.ok()?;
+    let (stream, remote) = listener.accept().await.ok()?;
+    Some((stream, remote, permit))
 }
 
 /// A worker holding `mine` of the `held` connections of all `workers`

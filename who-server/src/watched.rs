@@ -42,13 +42,23 @@ struct Inner {
     phase: AtomicU8,
     /// Answers begun, wrapping: what the timer compares between its looks.
     answers: AtomicU32,
+    /// When the wait for the first head began: the accept.
+    start: Instant,
 }
 
 impl State {
+    // The tls feature starts every connection's wait at its accept.
+    #[cfg(any(not(feature = "tls"), test))]
     fn new() -> State {
+        State::since(Instant::now())
+    }
+
+    /// Waiting for the first head since `start`.
+    fn since(start: Instant) -> State {
         State(Arc::new(Inner {
             phase: AtomicU8::new(0),
             answers: AtomicU32::new(0),
+            start,
         }))
     }
 
@@ -98,10 +108,12 @@ pub async fn with_header_timeout(
 ) -> Result<(), Cut> {
     let mut connection = pin!(connection);
     let step = timeout / LOOKS;
-    let mut waiting_since = Instant::now();
+    // The first head is due a timeout after the connection's start.
+    let mut waiting_since = state.0.start;
     let mut seen = state.0.answers.load(Relaxed);
+    let first_look = (Instant::now() + step).min(waiting_since + timeout);
     // Polled when it fires, not at each request (on_wake.rs).
-    let timer = OnWake::new(tokio::time::sleep(step));
+    let timer = OnWake::new(tokio::time::sleep_until(first_look));
     let mut timer = pin!(timer);
     loop {
         tokio::select! {
@@ -128,8 +140,20 @@ pub struct Watched<T> {
 }
 
 impl<T> Watched<T> {
+    #[cfg(any(not(feature = "tls"), test))]
     pub fn new(inner: T) -> (Watched<T>, State) {
-        let state = State::new();
+        Watched::since(inner, State::new())
+    }
+
+    /// A connection whose wait for its first head began at `accepted`,
+    /// before a TLS handshake (or the look for h2c's preface) took its
+    /// share: the header timeout bounds the two together.
+    #[cfg(feature = "tls")]
+    pub fn accepted_at(inner: T, accepted: Instant) -> (Watched<T>, State) {
+        Watched::since(inner, State::since(accepted))
+    }
+
+    fn since(inner: T, state: State) -> (Watched<T>, State) {
         let watched = Watched {
             inner,
             state: state.clone(),

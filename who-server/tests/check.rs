@@ -55,6 +55,19 @@ fn expect_failure(out: Outcome, message: &str) {
 }
 
 #[test]
+fn the_library_s_check_says_another_status_as_the_binary_does() {
+    // The binary built with the tls feature calls check_tls: this is
+    // check's own test there.
+    let addr = fake_server(|stream| {
+        let _ = stream.write_all(b"HTTP/1.1 503 Service Unavailable\r\n\r\n");
+    });
+    let checked =
+        who_server::check::check(&format!("http://{addr}/health"), Duration::from_secs(5));
+    let error = checked.expect_err("a 503 is not healthy").to_string();
+    assert_eq!(error, "answered 503 Service Unavailable, expected 200 OK");
+}
+
+#[test]
 fn a_status_line_that_comes_in_several_writes_is_read_whole() {
     let addr = fake_server(|s| {
         for part in [

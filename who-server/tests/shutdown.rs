@@ -84,6 +84,14 @@ fn ask(addr: SocketAddr, request: &[u8]) -> Answer {
     answer_within(&mut stream, Duration::from_secs(2)).expect("an answer within 2 s")
 }
 
+/// The answer on `stream`, within 2 s: 200, saying `Connection: close`.
+#[track_caller]
+fn expect_200_with_close(stream: &mut TcpStream) {
+    let answer = answer_within(stream, Duration::from_secs(2)).expect("an answer");
+    assert_eq!(answer.status(), "200", "{}", answer.head);
+    assert!(answer.closes(), "{}", answer.head);
+}
+
 #[test]
 fn fifty_keep_alive_clients_lose_no_request_to_sigterm() {
     let (tally, code) = fifty_clients_then_sigterm(&["--workers", "2"]);
@@ -224,9 +232,31 @@ fn a_request_half_sent_at_sigterm_is_answered_with_connection_close() {
     server.signal("TERM");
     thread::sleep(Duration::from_millis(300));
     stream.write_all(b"Host: x\r\n\r\n").unwrap();
-    let answer = answer_within(&mut stream, Duration::from_secs(2)).expect("an answer");
-    assert_eq!(answer.status(), "200", "{}", answer.head);
-    assert!(answer.closes(), "{}", answer.head);
+    expect_200_with_close(&mut stream);
+    let (status, _) = server.exit_within(Duration::from_secs(5));
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn a_connection_queued_past_the_cap_at_sigterm_is_served_once_a_slot_frees_in_the_grace() {
+    let mut server = process::start(&["--max-connections", "1"]);
+    let mut holder = TcpStream::connect(server.addr).unwrap();
+    holder.write_all(GET_WHO).unwrap();
+    assert!(!answer_within(&mut holder, Duration::from_secs(2))
+        .expect("an answer")
+        .closes());
+    // Completed by the kernel, in its queue: no slot is free.
+    let mut queued = TcpStream::connect(server.addr).unwrap();
+    queued.write_all(GET_WHO).unwrap();
+    thread::sleep(Duration::from_millis(100));
+    server.signal("TERM");
+    thread::sleep(Duration::from_millis(100));
+    // The holder's next answer says close, and its slot frees.
+    holder.write_all(GET_WHO).unwrap();
+    assert!(answer_within(&mut holder, Duration::from_secs(2))
+        .expect("an answer")
+        .closes());
+    expect_200_with_close(&mut queued);
     let (status, _) = server.exit_within(Duration::from_secs(5));
     assert_eq!(status.code(), Some(0));
 }

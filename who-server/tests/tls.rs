@@ -392,6 +392,75 @@ fn a_client_that_never_finishes_the_handshake_is_cut_off_after_the_header_timeou
     );
 }
 
+/// A server with a 2 s header timeout, TLS or plain.
+fn slow_client_app(tls: Option<TlsFiles>) -> TestApp {
+    spawn_app_with(Config {
+        tls,
+        header_timeout: Duration::from_secs(2),
+        ..Config::default()
+    })
+}
+
+/// How long after the connect `stream` was closed (read to its end).
+async fn closed_after<S: tokio::io::AsyncRead + Unpin>(
+    mut stream: S,
+    connected: Instant,
+) -> Duration {
+    let mut buf = [0u8; 64];
+    let _ = tokio::time::timeout(Duration::from_secs(8), async {
+        while let Ok(n) = stream.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+        }
+    })
+    .await;
+    connected.elapsed()
+}
+
+/// Connected, silent for 1.5 s of the 2 s header timeout, then half a head:
+/// cut off at 2 s, not 2 s after the handshake (3.5 s).
+fn assert_cut_off_one_header_timeout_after_the_connect(took: Duration) {
+    assert!(
+        took >= Duration::from_millis(1900) && took < Duration::from_millis(3000),
+        "closed {took:?} after the connect"
+    );
+}
+
+#[test]
+fn a_slow_tls_client_gets_one_header_timeout_from_connect_to_a_whole_head() {
+    let pki = Pki::new();
+    let app = slow_client_app(Some(pki.files(false)));
+    let client = pki.client(&[b"http/1.1"], None);
+    let took = runtime().block_on(async {
+        let connected = Instant::now();
+        let tcp = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let name = ServerName::try_from("127.0.0.1").unwrap();
+        let mut tls = client
+            .connect(name, tcp)
+            .await
+            .expect("a handshake in time");
+        tls.write_all(b"GET /who HTTP/1.1\r\n").await.unwrap();
+        closed_after(tls, connected).await
+    });
+    assert_cut_off_one_header_timeout_after_the_connect(took);
+}
+
+#[test]
+fn a_slow_plain_client_gets_one_header_timeout_from_connect_to_a_whole_head() {
+    let app = slow_client_app(None);
+    let took = runtime().block_on(async {
+        let connected = Instant::now();
+        let mut tcp = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+        // Silent, so still in the look for h2c's preface.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        tcp.write_all(b"GET /who HTTP/1.1\r\n").await.unwrap();
+        closed_after(tcp, connected).await
+    });
+    assert_cut_off_one_header_timeout_after_the_connect(took);
+}
+
 #[test]
 fn the_connection_cap_counts_connections_still_in_their_handshake() {
     let pki = Pki::new();
@@ -478,6 +547,41 @@ fn a_rapid_reset_flood_gets_goaway_and_other_clients_are_still_served() {
     let code = read_until_goaway(&mut stream, Duration::from_secs(5));
     // ENHANCE_YOUR_CALM (0xb): h2's answer past the pending-reset limit.
     assert_eq!(code, Some(0xb), "expected GOAWAY ENHANCE_YOUR_CALM");
+    who_is_served(app.addr);
+}
+
+#[test]
+fn a_slow_drip_of_opened_then_cancelled_streams_gets_goaway_after_a_thousand() {
+    let app = spawn_app_with(Config::default());
+    let opened = runtime().block_on(async {
+        let tcp = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+        let (mut client, connection) = h2::client::handshake(tcp).await.expect("h2 handshake");
+        tokio::spawn(connection);
+        // One stream at a time, each cancelled once answered: never more
+        // than one open, none cancelled before it was taken.
+        let mut opened = 0;
+        while opened < 2000 {
+            let Ok(ready) = client.ready().await else {
+                break;
+            };
+            client = ready;
+            let request = hyper::Request::get("http://127.0.0.1/who")
+                .body(())
+                .unwrap();
+            // The request's body left open, so that there is a stream to cancel.
+            let Ok((response, mut body)) = client.send_request(request, false) else {
+                break;
+            };
+            opened += 1;
+            if response.await.is_err() {
+                break;
+            }
+            body.send_reset(h2::Reason::CANCEL);
+        }
+        opened
+    });
+    // GOAWAY after the 1000th; a few more may go out before it arrives.
+    assert!((1000..1050).contains(&opened), "{opened} streams opened");
     who_is_served(app.addr);
 }
 
@@ -660,6 +764,36 @@ fn a_file_that_is_not_pem_is_one_line_and_exit_1() {
     assert_eq!(code, Some(1), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.starts_with("who-server: --cacert "), "{stderr}");
+}
+
+#[test]
+fn a_key_file_with_no_key_in_it_says_so() {
+    let pki = Pki::new();
+    let cert = pki.path("cert.pem");
+    let (code, stderr) = run_with(&["--cert", path_str(&cert), "--key", path_str(&cert)]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains(": no PEM section of that kind in it"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_https_answer_that_closes_ends_with_tls_close_notify() {
+    let pki = Pki::new();
+    let app = https_app(&pki, false);
+    let client = pki.client(&[b"http/1.1"], None);
+    let read = runtime().block_on(async {
+        let tcp = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+        let name = ServerName::try_from("127.0.0.1").unwrap();
+        let mut tls = client.connect(name, tcp).await.unwrap();
+        tls.write_all(GET).await.unwrap();
+        let mut answer = Vec::new();
+        // Without close_notify, rustls reads the end as a truncation attack.
+        tokio::time::timeout(Duration::from_secs(5), tls.read_to_end(&mut answer)).await
+    });
+    let read = read.expect("closed within 5 s");
+    assert!(read.is_ok(), "{read:?}");
 }
 
 /// The server certificate's DER, as the client saw it in the handshake.

@@ -23,7 +23,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::runtime::Runtime;
-use tokio::sync::OwnedSemaphorePermit;
+use tokio::sync::{Notify, OwnedSemaphorePermit};
+use tokio::time::Instant;
 use tokio_rustls::rustls::crypto::{self, CryptoProvider};
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
@@ -323,7 +324,9 @@ const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 /// Serves `stream` on a task of its own: the TLS handshake (or the look
 /// for h2c's preface) within the header timeout, holding `permit`, the
-/// connection's slot under the cap, all along; then HTTP/1 or HTTP/2.
+/// connection's slot under the cap, all along; then HTTP/1 or HTTP/2. Over
+/// HTTP/1 the first request head is due one header timeout after the
+/// accept, handshake included, as it is without TLS.
 pub(super) fn serve(
     shared: &Arc<Shared>,
     graceful: &Drain,
@@ -337,6 +340,7 @@ pub(super) fn serve(
     // the others accept (server.rs, `over_share`).
     let counted = Counted::new(shared, mine);
     let (shared, graceful, mine) = (shared.clone(), graceful.clone(), mine.clone());
+    let accepted = Instant::now();
     tokio::spawn(async move {
         let started = tokio::time::timeout(shared.header_timeout, start(&shared.secure, stream));
         let (io, peer, h2) = match started.await {
@@ -348,7 +352,7 @@ pub(super) fn serve(
             serve_h2(shared, graceful, io, remote, permit, counted, peer).await;
         } else {
             // It counts the connection itself from now on.
-            shared.serve_http1(&graceful, io, remote, permit, &mine, peer);
+            shared.serve_http1(&graceful, io, remote, permit, &mine, peer, accepted);
             drop(counted);
         }
     });
@@ -415,6 +419,13 @@ fn count_handshake_error(counters: &Counters, e: &io::Error) {
     }
 }
 
+/// Streams one HTTP/2 connection may open in all, as nginx's
+/// `keepalive_requests` (1000); then it gets GOAWAY, and its client opens
+/// a new connection. h2 bounds streams cancelled before they are taken (20
+/// at once) and open ones (100), not a client that opens and cancels them
+/// one by one, slower than that: this does (issue 22, item 5).
+const MAX_STREAMS: usize = 1000;
+
 /// Serves HTTP/2 on `io` until the client or a drain closes it.
 ///
 /// HTTP/1's header timeout does not fit a connection with many requests at
@@ -434,15 +445,19 @@ async fn serve_h2(
     let slot: Slot = Arc::new(permit);
     let in_flight = Arc::new(AtomicUsize::new(0));
     let begun = Arc::new(AtomicUsize::new(0));
+    let enough = Arc::new(Notify::new());
     let service = {
-        let (shared, slot, in_flight, begun) = (
+        let (shared, slot, in_flight, begun, enough) = (
             shared.clone(),
             slot.clone(),
             in_flight.clone(),
             begun.clone(),
+            enough.clone(),
         );
         service_fn(move |mut req| {
-            begun.fetch_add(1, Relaxed);
+            if begun.fetch_add(1, Relaxed) + 1 == MAX_STREAMS {
+                enough.notify_one();
+            }
             let guard = InFlight::new(&in_flight);
             if let Some(peer) = &peer {
                 req.extensions_mut().insert(peer.clone());
@@ -460,8 +475,8 @@ async fn serve_h2(
     let connection = shared.secure.h2.serve_connection(TokioIo::new(io), service);
     let mut connection = pin!(connection);
     // Tells the connection to finish (GOAWAY, then the streams in flight)
-    // when the drain starts, or when a whole tick went by with no request
-    // in flight and none begun.
+    // when the drain starts, when it opened MAX_STREAMS, or when a whole
+    // tick went by with no request in flight and none begun.
     let mut tick = tokio::time::interval(shared.header_timeout);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // The first tick is at once.
@@ -472,6 +487,10 @@ async fn serve_h2(
             biased;
             ended = connection.as_mut() => break ended,
             _ = drain.changed(), if !closing => {
+                connection.as_mut().graceful_shutdown();
+                closing = true;
+            }
+            () = enough.notified(), if !closing => {
                 connection.as_mut().graceful_shutdown();
                 closing = true;
             }
