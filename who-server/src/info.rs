@@ -10,6 +10,7 @@
 //! own: no lock on the request path.
 
 use std::cell::RefCell;
+use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -56,7 +57,7 @@ pub fn addresses() -> Arc<[String]> {
 /// Makes this thread's requests read the hostname and addresses again
 /// once a second, for as long as it runs: each worker runs it beside its
 /// connections (server.rs), on the thread whose cache it forgets.
-pub async fn keep_fresh() {
+pub async fn keep_fresh() -> Infallible {
     loop {
         tokio::time::sleep(FRESH).await;
         forget();

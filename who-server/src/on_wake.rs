@@ -9,9 +9,10 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
+use futures_util::task::AtomicWaker;
 use pin_project_lite::pin_project;
 
 pin_project! {
@@ -21,9 +22,6 @@ pin_project! {
         signal: Arc<Signal>,
         // `signal` as a waker, made once.
         waker: Waker,
-        // The task's waker that `signal` wakes, kept here to tell when it
-        // changes without taking the lock.
-        task: Option<Waker>,
     }
 }
 
@@ -31,7 +29,7 @@ struct Signal {
     /// Set by the waker, cleared before the future is polled; starts set
     /// so that the first poll registers the future's wake-up.
     woken: AtomicBool,
-    task: Mutex<Option<Waker>>,
+    task: AtomicWaker,
 }
 
 impl Wake for Signal {
@@ -41,9 +39,7 @@ impl Wake for Signal {
 
     fn wake_by_ref(self: &Arc<Self>) {
         self.woken.store(true, Ordering::Release);
-        if let Some(task) = &*self.task.lock().unwrap_or_else(|e| e.into_inner()) {
-            task.wake_by_ref();
-        }
+        self.task.wake();
     }
 }
 
@@ -51,13 +47,12 @@ impl<F> OnWake<F> {
     pub fn new(future: F) -> OnWake<F> {
         let signal = Arc::new(Signal {
             woken: AtomicBool::new(true),
-            task: Mutex::new(None),
+            task: AtomicWaker::new(),
         });
         OnWake {
             future,
             waker: Waker::from(signal.clone()),
             signal,
-            task: None,
         }
     }
 
@@ -75,15 +70,7 @@ impl<F: Future> Future for OnWake<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        if !this
-            .task
-            .as_ref()
-            .is_some_and(|task| task.will_wake(cx.waker()))
-        {
-            let task = cx.waker().clone();
-            *this.signal.task.lock().unwrap_or_else(|e| e.into_inner()) = Some(task.clone());
-            *this.task = Some(task);
-        }
+        this.signal.task.register(cx.waker());
         // Cleared before the poll: a wake-up during it sets it again.
         if !this.signal.woken.load(Ordering::Acquire) {
             return Poll::Pending;

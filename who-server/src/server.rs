@@ -422,14 +422,28 @@ const DEFER: Duration = Duration::from_millis(1);
 async fn work(
     listener: std::net::TcpListener,
     shared: Arc<Shared>,
+    closing: watch::Receiver<bool>,
+) -> io::Result<()> {
+    // Beside the worker's loop, in its task on this worker's thread, whose
+    // cached hostname and addresses it forgets once a second; polled when
+    // the loop wakes (an accept), not per request. Not a task of its own:
+    // a spawned future's code cost who:rust's budget a page (4 096 bytes).
+    tokio::select! {
+        biased;
+        served = accept_then_drain(listener, shared, closing) => served,
+        never = info::keep_fresh() => match never {},
+    }
+}
+
+/// [`work`]'s loop: accepts, then drains, as `work` says.
+async fn accept_then_drain(
+    listener: std::net::TcpListener,
+    shared: Arc<Shared>,
     mut closing: watch::Receiver<bool>,
 ) -> io::Result<()> {
     let listener = TcpListener::from_std(listener).map_err(|e| context("cannot serve", e))?;
     let graceful = Drain::new();
     let mine = Arc::new(Held::default());
-    // A current-thread runtime: the task runs on this worker's thread, whose
-    // cached hostname and addresses it forgets once a second.
-    let fresh = tokio::spawn(info::keep_fresh());
     {
         let mut closed = pin!(closing.wait_for(|close| *close));
         loop {
@@ -512,7 +526,6 @@ async fn work(
             shared.drain_timeout
         ));
     }
-    fresh.abort();
     Ok(())
 }
 
