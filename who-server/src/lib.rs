@@ -13,6 +13,9 @@ mod drain;
 mod echo;
 mod info;
 pub mod log;
+// Linked in as the libc symbols only in the static musl build; tested everywhere.
+#[cfg(all(target_arch = "x86_64", any(test, target_env = "musl")))]
+mod memcpy;
 mod on_wake;
 mod page;
 #[cfg(feature = "tls")]
