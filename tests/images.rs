@@ -422,7 +422,10 @@ fn a_one_line_source_change_rebuilds_who_rust_without_recompiling_its_dependenci
         logs.path(),
     ));
 
-    let log = without_colours(&std::fs::read_to_string(logs.path().join("who-rust.log")).unwrap());
+    // The docker CLI colours what a build step writes to stderr.
+    let log = strip_ansi_escapes::strip_str(
+        std::fs::read_to_string(logs.path().join("who-rust.log")).unwrap(),
+    );
     assert!(
         log.contains("Compiling who-server"),
         "who-server was not rebuilt:\n{log}"
@@ -433,26 +436,6 @@ fn a_one_line_source_change_rebuilds_who_rust_without_recompiling_its_dependenci
             "{dependency}was rebuilt:\n{log}"
         );
     }
-}
-
-/// The build log without ANSI colour codes (the docker CLI colours what a
-/// build step writes to stderr when it thinks a terminal is there).
-fn without_colours(log: &str) -> String {
-    let mut plain = String::with_capacity(log.len());
-    let mut chars = log.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            // Skip `ESC [ ... letter`.
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            plain.push(c);
-        }
-    }
-    plain
 }
 
 /// Polls the container's health until it is `status`, for at most `limit`.

@@ -113,33 +113,14 @@ pub async fn warm(root: &Path, spec: &CatalogImage, prefix: &str, round: u32) ->
 fn compiled(log: &str) -> Vec<String> {
     log.lines()
         .filter_map(|line| {
-            let line = without_colours(line);
+            // The legacy builder passes cargo's colours through.
+            let line = strip_ansi_escapes::strip_str(line);
             let mut words = line.split_whitespace().skip_while(|w| *w != "Compiling");
             words.next()?;
             let (name, version) = (words.next()?, words.next()?);
             version.starts_with('v').then(|| name.to_owned())
         })
         .collect()
-}
-
-/// `line` without its ANSI escapes (`ESC [ ... letter`): the legacy
-/// builder passes cargo's colours through, even in the middle of a line.
-fn without_colours(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-            out.push(' ');
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// The stage of `spec`'s Dockerfile that does its build, when that build is
