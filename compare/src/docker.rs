@@ -15,6 +15,8 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use futures_util::TryStreamExt;
 
+use crate::record::Pinning;
+
 /// On every container `compare` creates, with the creating process's pid as
 /// its value: a run removes its own containers, and the leftovers of runs
 /// that died, never those of a run still going (a test beside `make compare`).
@@ -78,10 +80,16 @@ fn is_alive(pid: &str) -> bool {
 }
 
 /// Creates (does not start) a labelled container of `image` limited to
-/// `cpus` CPUs and [`MEMORY_BYTES`]; with `tls`, the directory of a test
-/// certificate, mounted read-only where the image's variables point
+/// `pinning.cpus` CPUs (a quota), on the cores `pinning.container_cpus`
+/// when given, and to [`MEMORY_BYTES`]; with `tls`, the directory of a
+/// test certificate, mounted read-only where the image's variables point
 /// (benchkit::tls), so that it serves HTTPS.
-pub async fn create(docker: &Docker, image: &str, cpus: f64, tls: Option<&Path>) -> Result<String> {
+pub async fn create(
+    docker: &Docker,
+    image: &str,
+    pinning: &Pinning,
+    tls: Option<&Path>,
+) -> Result<String> {
     let body = ContainerCreateBody {
         image: Some(image.to_owned()),
         labels: Some(HashMap::from([(
@@ -90,7 +98,8 @@ pub async fn create(docker: &Docker, image: &str, cpus: f64, tls: Option<&Path>)
         )])),
         env: tls.map(|_| tls::ENV.map(str::to_owned).to_vec()),
         host_config: Some(HostConfig {
-            nano_cpus: Some((cpus * 1e9).round() as i64),
+            nano_cpus: Some((pinning.cpus * 1e9).round() as i64),
+            cpuset_cpus: pinning.container_cpus.clone(),
             memory: Some(MEMORY_BYTES),
             binds: tls.map(|dir| vec![format!("{}:{}:ro", dir.display(), tls::MOUNT)]),
             ..Default::default()

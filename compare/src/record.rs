@@ -83,6 +83,22 @@ pub struct Settings {
     /// wrk runs on the same machine as the server, outside its CPU limit.
     pub load_generator: String,
     pub stop_timeout_s: i64,
+    /// Per CPU setting, in the order of `cpus`: the cores the containers
+    /// and wrk were given. Absent from runs before the harness pinned.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pinning: Vec<Pinning>,
+}
+
+/// Where a CPU setting's containers and wrk run: each on cores of its own
+/// when the setting leaves one for wrk, else both on every core.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pinning {
+    pub cpus: f64,
+    /// The containers' cpuset (`--cpuset-cpus`, e.g. `0`), beside their
+    /// CPU quota; null: every core.
+    pub container_cpus: Option<String>,
+    /// wrk's cores (`taskset -c`, e.g. `1`); null: every core.
+    pub wrk_cpus: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -238,7 +254,8 @@ pub struct CpusRun {
 /// Servers only: the main process's, from `/proc/<host pid>/status`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Memory {
-    /// VmRSS one second after the first answer.
+    /// VmRSS once it has held still after the first answer (see
+    /// measure::IDLE_STEADY; one second at most).
     pub idle_vmrss_bytes: Option<Figure>,
     /// VmHWM after the image's own path's load: the peak RSS under load.
     pub peak_vmhwm_bytes: Option<Figure>,
@@ -275,6 +292,30 @@ pub struct PathLoad {
     pub latency_p99_9_ms: Figure,
     /// wrk's errors summed over the rounds, by kind; all should be 0.
     pub errors: benchkit::wrk::Errors,
+    /// What else had the CPUs during each round's load, to tell an outlier
+    /// from the program: absent from runs before it was read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contention: Option<Contention>,
+}
+
+/// Counters read before and after each load, one value per round.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Contention {
+    /// Steal time over every core (`/proc/stat`, the `cpu` line's 8th
+    /// value), in µs: the hypervisor ran another guest while this one's
+    /// CPUs had work.
+    pub steal_us: Vec<u64>,
+    /// CFS periods in which the container's quota ran out and its threads
+    /// waited (`cpu.stat` `nr_throttled`).
+    pub throttled_periods: Vec<u64>,
+    /// Moves of the server's threads from one core to another
+    /// (`se.nr_migrations` of `/proc/<pid>/task/*/sched`, the threads alive
+    /// at the end); 0 on a pinned single core.
+    pub server_migrations: Vec<u64>,
+    /// Times the server's threads were switched out, waiting for work or
+    /// preempted (`nr_switches` of the same files): per request, what
+    /// tells a round whose server shared a core with wrk.
+    pub server_switches: Vec<u64>,
 }
 
 /// `subject` against `baseline` on one measure. The value reads "the
