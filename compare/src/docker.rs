@@ -79,9 +79,9 @@ fn is_alive(pid: &str) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|comm| comm.trim() == "compare")
 }
 
-/// Creates (does not start) a labelled container of `image` limited to
-/// `pinning.cpus` CPUs (a quota), on the cores `pinning.container_cpus`
-/// when given, and to [`MEMORY_BYTES`]; with `tls`, the directory of a
+/// Creates (does not start) a labelled container of `image` on the cores
+/// `pinning.container_cpus` and under the quota `pinning.container_quota_cpus`
+/// (each when given: see measure::pinning), limited to [`MEMORY_BYTES`]; with `tls`, the directory of a
 /// test certificate, mounted read-only where the image's variables point
 /// (benchkit::tls), so that it serves HTTPS.
 pub async fn create(
@@ -98,7 +98,9 @@ pub async fn create(
         )])),
         env: tls.map(|_| tls::ENV.map(str::to_owned).to_vec()),
         host_config: Some(HostConfig {
-            nano_cpus: Some((pinning.cpus * 1e9).round() as i64),
+            nano_cpus: pinning
+                .container_quota_cpus
+                .map(|cpus| (cpus * 1e9).round() as i64),
             cpuset_cpus: pinning.container_cpus.clone(),
             memory: Some(MEMORY_BYTES),
             binds: tls.map(|dir| vec![format!("{}:{}:ro", dir.display(), tls::MOUNT)]),

@@ -89,14 +89,17 @@ pub struct Settings {
     pub pinning: Vec<Pinning>,
 }
 
-/// Where a CPU setting's containers and wrk run: each on cores of its own
-/// when the setting leaves one for wrk, else both on every core.
+/// Where a CPU setting's containers and wrk run, and what limits the
+/// containers: cores of their own when the setting leaves one for wrk
+/// (and wrk the others), else both on every core under a quota.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Pinning {
     pub cpus: f64,
-    /// The containers' cpuset (`--cpuset-cpus`, e.g. `0`), beside their
-    /// CPU quota; null: every core.
+    /// The containers' cpuset (`--cpuset-cpus`, e.g. `0`); null: every core.
     pub container_cpus: Option<String>,
+    /// The containers' CFS quota in CPUs (`--cpus`, HostConfig NanoCpus);
+    /// null when their cpuset is the limit (a whole number of cores).
+    pub container_quota_cpus: Option<f64>,
     /// wrk's cores (`taskset -c`, e.g. `1`); null: every core.
     pub wrk_cpus: Option<String>,
 }
@@ -235,7 +238,8 @@ pub struct BuildTimes {
 /// Everything measured of one image under one CPU limit, over the rounds.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct CpusRun {
-    /// The container's CPU limit (HostConfig NanoCpus / 1e9).
+    /// The container's CPU limit: cores of its own or a quota
+    /// (`settings.pinning` says which).
     pub cpus: f64,
     /// Create + start to the first 200 answer (servers) or to the exit with
     /// the expected output (CLIs).
@@ -305,6 +309,12 @@ pub struct Contention {
     /// value), in µs: the hypervisor ran another guest while this one's
     /// CPUs had work.
     pub steal_us: Vec<u64>,
+    /// Idle time over every core (`/proc/stat`'s `cpu` line, 4th value),
+    /// in µs: time neither the server, wrk nor anything else ran.
+    pub idle_us: Vec<u64>,
+    /// Rescheduling IPIs over every core (`/proc/interrupts`' `RES`): one
+    /// core waking a task on another, a VM exit each in a guest.
+    pub reschedule_ipis: Vec<u64>,
     /// CFS periods in which the container's quota ran out and its threads
     /// waited (`cpu.stat` `nr_throttled`).
     pub throttled_periods: Vec<u64>,

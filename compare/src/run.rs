@@ -155,10 +155,15 @@ pub async fn run(
             }
         })
         .collect();
-    // FACTS_AT_ONCE images at a time, each kept in catalog order: much of
-    // an image's facts is waiting (dockerd's tar, syft's start), which the
-    // other image's gzip fills.
-    let mut measured = futures_util::stream::iter(jobs).buffered(FACTS_AT_ONCE);
+    // FACTS_AT_ONCE images at a time, started in catalog order (a layer
+    // two images share is gzipped by the first) and each taken as it ends,
+    // into its place in the report: much of an image's facts is waiting
+    // (dockerd's tar, syft's start), which the other image's gzip fills.
+    // Taken in order instead (`buffered`), a quick image finished beside a
+    // long one held its slot until the long one ended: the naive images,
+    // 14-17 s each and apart in the catalog, ran one after the other
+    // (facts 81 s of the 2026-11-30 second run, for 84 s of images' facts).
+    let mut measured = futures_util::stream::iter(jobs).buffer_unordered(FACTS_AT_ONCE);
     while let Some((i, record)) = measured.next().await {
         state.records[i] = record;
         state.done(i, &progress);

@@ -17,6 +17,8 @@ use crate::record::Contention;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Reading {
     steal_us: Option<u64>,
+    idle_us: Option<u64>,
+    reschedule_ipis: Option<u64>,
     throttled_periods: Option<u64>,
     server_migrations: Option<u64>,
     server_switches: Option<u64>,
@@ -24,11 +26,13 @@ pub struct Reading {
 
 /// Reads the counters of the server `pid` in `cgroup`.
 pub fn read(pid: u32, cgroup: Option<&Cgroup>) -> Reading {
+    let stat = fs::read_to_string("/proc/stat").unwrap_or_default();
+    let us = |ticks: u64| ticks * 1_000_000 / super::cgroup::clock_ticks_per_s();
+    let interrupts = fs::read_to_string("/proc/interrupts").unwrap_or_default();
     Reading {
-        steal_us: fs::read_to_string("/proc/stat")
-            .ok()
-            .and_then(|text| steal_ticks(&text))
-            .map(|ticks| ticks * 1_000_000 / super::cgroup::clock_ticks_per_s()),
+        steal_us: cpu_line_value(&stat, STEAL).map(us),
+        idle_us: cpu_line_value(&stat, IDLE).map(us),
+        reschedule_ipis: interrupt_count(&interrupts, "RES"),
         throttled_periods: cgroup.and_then(Cgroup::throttled_periods),
         server_migrations: threads_sum(pid, "se.nr_migrations"),
         server_switches: threads_sum(pid, "nr_switches"),
@@ -41,6 +45,12 @@ impl Reading {
     pub fn add_until(self, later: Reading, into: &mut Contention) {
         let pairs = [
             (self.steal_us, later.steal_us, &mut into.steal_us),
+            (self.idle_us, later.idle_us, &mut into.idle_us),
+            (
+                self.reschedule_ipis,
+                later.reschedule_ipis,
+                &mut into.reschedule_ipis,
+            ),
             (
                 self.throttled_periods,
                 later.throttled_periods,
@@ -65,11 +75,29 @@ impl Reading {
     }
 }
 
-/// The 8th value of `/proc/stat`'s `cpu` line (every core): steal, in
-/// clock ticks.
-fn steal_ticks(stat: &str) -> Option<u64> {
+/// Of `/proc/stat`'s `cpu` line (every core), in clock ticks: the 4th
+/// value, idle, and the 8th, steal.
+const IDLE: usize = 4;
+const STEAL: usize = 8;
+
+/// The `nth` value of `/proc/stat`'s `cpu` line.
+fn cpu_line_value(stat: &str, nth: usize) -> Option<u64> {
     let line = stat.lines().find(|line| line.starts_with("cpu "))?;
-    line.split_whitespace().nth(8)?.parse().ok()
+    line.split_whitespace().nth(nth)?.parse().ok()
+}
+
+/// The interrupts of `/proc/interrupts`' line `name` (`RES`, the
+/// rescheduling IPIs one core sends another to wake a task there), summed
+/// over the cores.
+fn interrupt_count(text: &str, name: &str) -> Option<u64> {
+    let counts = text
+        .lines()
+        .find_map(|line| line.trim_start().strip_prefix(name)?.strip_prefix(':'))?;
+    let counts: Vec<u64> = counts
+        .split_whitespace()
+        .map_while(|n| n.parse().ok())
+        .collect();
+    (!counts.is_empty()).then(|| counts.iter().sum())
 }
 
 /// A counter of `/proc/<pid>/task/<tid>/sched` summed over `pid`'s
@@ -104,11 +132,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn steal_is_the_eighth_value_of_the_cpu_line() {
+    fn idle_and_steal_are_the_fourth_and_eighth_values_of_the_cpu_line() {
         let stat = "cpu  3489645 143543 1372954 1414177 36961 0 267244 3214 0 0\n\
                     cpu0 1675140 67951 657052 824056 5557 0 132196 1642 0 0\n";
-        assert_eq!(steal_ticks(stat), Some(3214));
-        assert_eq!(steal_ticks("cpu0 1 2 3 4 5 6 7 8\n"), None);
+        assert_eq!(cpu_line_value(stat, IDLE), Some(1414177));
+        assert_eq!(cpu_line_value(stat, STEAL), Some(3214));
+        assert_eq!(cpu_line_value("cpu0 1 2 3 4 5 6 7 8\n", STEAL), None);
+    }
+
+    #[test]
+    fn rescheduling_ipis_are_summed_over_the_cores() {
+        let interrupts = "           CPU0       CPU1\n\
+                          LOC:   22198050   23469246   Local timer interrupts\n\
+                          RES:   16192228   18040150   Rescheduling interrupts\n";
+        assert_eq!(interrupt_count(interrupts, "RES"), Some(34232378));
+        assert_eq!(interrupt_count(interrupts, "CAL"), None);
     }
 
     #[test]
@@ -132,12 +170,16 @@ mod tests {
     fn a_counter_missing_from_a_reading_is_left_out_of_the_rounds() {
         let before = Reading {
             steal_us: Some(100),
+            idle_us: Some(5),
+            reschedule_ipis: None,
             throttled_periods: None,
             server_migrations: Some(3),
             server_switches: None,
         };
         let after = Reading {
             steal_us: Some(250),
+            idle_us: Some(8),
+            reschedule_ipis: Some(70),
             throttled_periods: Some(9),
             server_migrations: Some(3),
             server_switches: Some(40),
@@ -145,6 +187,8 @@ mod tests {
         let mut rounds = Contention::default();
         before.add_until(after, &mut rounds);
         assert_eq!(rounds.steal_us, [150]);
+        assert_eq!(rounds.idle_us, [3]);
+        assert!(rounds.reschedule_ipis.is_empty());
         assert!(rounds.throttled_periods.is_empty());
         assert_eq!(rounds.server_migrations, [0]);
         assert!(rounds.server_switches.is_empty());

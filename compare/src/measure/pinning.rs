@@ -5,10 +5,13 @@
 //! shows as system time that changes from round to round (issue 19's
 //! "slow state"). So, when the setting leaves a core free, the container
 //! gets its own cores (cpuset, from core 0 up) and wrk the rest (taskset),
-//! as who-server/bench/cpu-ladder.sh does. The quota stays: on its own
-//! cores the container cannot use more than they give, so it never
-//! throttles a whole-core setting (`throttled_periods` says so per load),
-//! and it still bounds a fractional one (`--cpus 0.5` on one core).
+//! as who-server/bench/cpu-ladder.sh does. Its cores are then its limit,
+//! and the CFS quota goes: on cores of its own the quota limits nothing
+//! the cores do not, and it still throttled now and then (who:go, one
+//! period in 3 of 20 loads at 1 CPU on core 0, 2026-11-30), a stall no
+//! program asked for. A fractional setting (`--cpus 0.5`) keeps its quota,
+//! on the whole core under it; a setting with no core left for wrk keeps
+//! the quota alone, as before.
 
 use crate::record::Pinning;
 
@@ -16,17 +19,21 @@ use crate::record::Pinning;
 pub fn pinning(cpus: f64, cores: usize) -> Pinning {
     // A fractional limit needs the whole core under it.
     let own = (cpus.ceil() as usize).max(1);
-    let (container_cpus, wrk_cpus) = if own < cores {
-        (Some(range(0, own - 1)), Some(range(own, cores - 1)))
-    } else {
+    if own >= cores {
         // No core left for wrk: both run on all of them, where the
         // scheduler puts them.
-        (None, None)
-    };
+        return Pinning {
+            cpus,
+            container_cpus: None,
+            container_quota_cpus: Some(cpus),
+            wrk_cpus: None,
+        };
+    }
     Pinning {
         cpus,
-        container_cpus,
-        wrk_cpus,
+        container_cpus: Some(range(0, own - 1)),
+        container_quota_cpus: (cpus.fract() != 0.0).then_some(cpus),
+        wrk_cpus: Some(range(own, cores - 1)),
     }
 }
 
@@ -87,6 +94,15 @@ mod tests {
     fn several_cores_go_to_the_container_from_core_0_and_the_rest_to_wrk() {
         assert_eq!(cores_of(2.0, 8), (Some("0-1".into()), Some("2-7".into())));
         assert_eq!(cores_of(7.0, 8), (Some("0-6".into()), Some("7".into())));
+    }
+
+    #[test]
+    fn whole_cores_of_its_own_are_the_limit_and_anything_else_keeps_the_quota() {
+        let quota = |cpus, cores| pinning(cpus, cores).container_quota_cpus;
+        assert_eq!(quota(1.0, 2), None);
+        assert_eq!(quota(2.0, 8), None);
+        assert_eq!(quota(0.5, 2), Some(0.5));
+        assert_eq!(quota(2.0, 2), Some(2.0));
     }
 
     #[test]

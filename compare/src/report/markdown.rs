@@ -345,6 +345,15 @@ fn how(md: &mut String, r: &Report) {
         r.settings.build_rounds,
         r.settings.stop_timeout_s,
     );
+    if !r.settings.pinning.is_empty() {
+        let _ = writeln!(
+            md,
+            "\nCores: {}. Per load, compare.json's `contention` has each round's steal time, \
+             the container's throttled CFS periods, and the server threads' moves between cores \
+             and switches: the counters that tell a round that stands out from the program.",
+            r.settings.load_generator
+        );
+    }
     if !r.phases.is_empty() {
         let phases: Vec<String> = r
             .phases
