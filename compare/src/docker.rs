@@ -184,6 +184,12 @@ pub async fn remove(docker: &Docker, id: &str) -> Result<()> {
         Err(bollard::errors::Error::DockerResponseServerError {
             status_code: 404, ..
         }) => Ok(()),
+        // Going already: the run that made it removes it as it ends, while
+        // another run (tests run several at once) sweeps it as an orphan.
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 409,
+            message,
+        }) if message.contains("already in progress") => Ok(()),
         Err(e) => Err(e).with_context(|| format!("cannot remove container {id}")),
     }
 }
