@@ -1,9 +1,10 @@
 //! Which cores the container and wrk get under a CPU setting. `--cpus 1`
 //! alone is a CFS quota, not a core: the scheduler moves the server's
-//! threads and wrk's between the cores as it likes, and a request then
-//! costs a wake-up on the other core or a turn on a shared one, which
-//! shows as system time that changes from round to round (issue 19's
-//! "slow state"). So, when the setting leaves a core free, the container
+//! threads and wrk's between the cores as it likes, and puts them on one
+//! core in a share of the time that changes from round to round (29-95 %
+//! of the samples, 2026-11-30), which made the worst rounds (who:go's
+//! 23-32 µs per request against at most 22 pinned). So, when the setting
+//! leaves a core free, the container
 //! gets its own cores (cpuset, from core 0 up) and wrk the rest (taskset),
 //! as who-server/bench/cpu-ladder.sh does. Its cores are then its limit,
 //! and the CFS quota goes: on cores of its own the quota limits nothing
@@ -48,8 +49,7 @@ pub fn where_wrk_runs(pinnings: &[Pinning], cores: usize) -> String {
             ),
             _ => format!(
                 "at {} CPUs the container and wrk share all {cores} cores, wherever the scheduler \
-                 puts them: requests/s measures the pair, and CPU per request moves with where \
-                 the server's threads land",
+                 puts them: requests/s measures the pair",
                 p.cpus
             ),
         })

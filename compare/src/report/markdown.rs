@@ -349,8 +349,9 @@ fn how(md: &mut String, r: &Report) {
         let _ = writeln!(
             md,
             "\nCores: {}. Per load, compare.json's `contention` has each round's steal time, \
-             the container's throttled CFS periods, and the server threads' moves between cores \
-             and switches: the counters that tell a round that stands out from the program.",
+             idle time and rescheduling IPIs, the container's throttled CFS periods, and the \
+             server threads' moves between cores and switches: what else had the CPUs in a \
+             round that stands out.",
             r.settings.load_generator
         );
     }
