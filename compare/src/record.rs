@@ -258,8 +258,8 @@ pub struct CpusRun {
 /// Servers only: the main process's, from `/proc/<host pid>/status`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Memory {
-    /// VmRSS once it has held still after the first answer (see
-    /// measure::IDLE_STEADY; one second at most).
+    /// VmRSS once it has held still after the first answer (measure/idle.rs;
+    /// one second at most).
     pub idle_vmrss_bytes: Option<Figure>,
     /// VmHWM after the image's own path's load: the peak RSS under load.
     pub peak_vmhwm_bytes: Option<Figure>,

@@ -1,8 +1,9 @@
 //! A server's idle memory: VmRSS once it has held still after the first
 //! answer. Start-up work (an allocator's warm-up, a runtime's threads) may
-//! still be growing it then; every server of the catalog was flat from its
-//! first answer on (read every 50 ms for 2 s, 2026-11-30), so waiting a
-//! fixed second, as compare did, cost a second per container for nothing.
+//! still be growing it then; the six plain-HTTP servers of the catalog were
+//! flat from their first answer on (read every 50 ms for 2 s, 2026-11-30;
+//! who:rust-tls not tried), so waiting a fixed second, as compare did,
+//! cost a second per container for nothing.
 
 use std::time::{Duration, Instant};
 
