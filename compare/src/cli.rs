@@ -33,7 +33,7 @@ pub struct Cli {
     #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = parse_cpus)]
     pub cpus: Vec<f64>,
     /// How long wrk loads each server path, per round (whole seconds).
-    #[arg(long, default_value = "5s", value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, default_value = "3s", value_name = "DURATION", value_parser = parse_duration)]
     pub duration: Duration,
     /// Directory for compare.json, compare.md and the charts.
     #[arg(long, default_value = "results", value_name = "DIR")]

@@ -15,6 +15,8 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use futures_util::TryStreamExt;
 
+use crate::record::Pinning;
+
 /// On every container `compare` creates, with the creating process's pid as
 /// its value: a run removes its own containers, and the leftovers of runs
 /// that died, never those of a run still going (a test beside `make compare`).
@@ -77,11 +79,17 @@ fn is_alive(pid: &str) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|comm| comm.trim() == "compare")
 }
 
-/// Creates (does not start) a labelled container of `image` limited to
-/// `cpus` CPUs and [`MEMORY_BYTES`]; with `tls`, the directory of a test
-/// certificate, mounted read-only where the image's variables point
+/// Creates (does not start) a labelled container of `image` on the cores
+/// `pinning.container_cpus` and under the quota `pinning.container_quota_cpus`
+/// (each when given: see measure::pinning), limited to [`MEMORY_BYTES`]; with `tls`, the directory of a
+/// test certificate, mounted read-only where the image's variables point
 /// (benchkit::tls), so that it serves HTTPS.
-pub async fn create(docker: &Docker, image: &str, cpus: f64, tls: Option<&Path>) -> Result<String> {
+pub async fn create(
+    docker: &Docker,
+    image: &str,
+    pinning: &Pinning,
+    tls: Option<&Path>,
+) -> Result<String> {
     let body = ContainerCreateBody {
         image: Some(image.to_owned()),
         labels: Some(HashMap::from([(
@@ -90,7 +98,10 @@ pub async fn create(docker: &Docker, image: &str, cpus: f64, tls: Option<&Path>)
         )])),
         env: tls.map(|_| tls::ENV.map(str::to_owned).to_vec()),
         host_config: Some(HostConfig {
-            nano_cpus: Some((cpus * 1e9).round() as i64),
+            nano_cpus: pinning
+                .container_quota_cpus
+                .map(|cpus| (cpus * 1e9).round() as i64),
+            cpuset_cpus: pinning.container_cpus.clone(),
             memory: Some(MEMORY_BYTES),
             binds: tls.map(|dir| vec![format!("{}:{}:ro", dir.display(), tls::MOUNT)]),
             ..Default::default()
@@ -173,6 +184,12 @@ pub async fn remove(docker: &Docker, id: &str) -> Result<()> {
         Err(bollard::errors::Error::DockerResponseServerError {
             status_code: 404, ..
         }) => Ok(()),
+        // Going already: the run that made it removes it as it ends, while
+        // another run (tests run several at once) sweeps it as an orphan.
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 409,
+            message,
+        }) if message.contains("already in progress") => Ok(()),
         Err(e) => Err(e).with_context(|| format!("cannot remove container {id}")),
     }
 }

@@ -193,6 +193,7 @@ mod tests {
             latency_p99_ms: f(&[1.0]),
             latency_p99_9_ms: f(&[1.0]),
             errors: Default::default(),
+            contention: None,
         });
         let memory = Some(Memory {
             idle_vmrss_bytes,

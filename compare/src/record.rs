@@ -83,6 +83,25 @@ pub struct Settings {
     /// wrk runs on the same machine as the server, outside its CPU limit.
     pub load_generator: String,
     pub stop_timeout_s: i64,
+    /// Per CPU setting, in the order of `cpus`: the cores the containers
+    /// and wrk were given. Absent from runs before the harness pinned.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pinning: Vec<Pinning>,
+}
+
+/// Where a CPU setting's containers and wrk run, and what limits the
+/// containers: cores of their own when the setting leaves one for wrk
+/// (and wrk the others), else both on every core under a quota.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pinning {
+    pub cpus: f64,
+    /// The containers' cpuset (`--cpuset-cpus`, e.g. `0`); null: every core.
+    pub container_cpus: Option<String>,
+    /// The containers' CFS quota in CPUs (`--cpus`, HostConfig NanoCpus);
+    /// null when their cpuset is the limit (a whole number of cores).
+    pub container_quota_cpus: Option<f64>,
+    /// wrk's cores (`taskset -c`, e.g. `1`); null: every core.
+    pub wrk_cpus: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -219,7 +238,8 @@ pub struct BuildTimes {
 /// Everything measured of one image under one CPU limit, over the rounds.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct CpusRun {
-    /// The container's CPU limit (HostConfig NanoCpus / 1e9).
+    /// The container's CPU limit: cores of its own or a quota
+    /// (`settings.pinning` says which).
     pub cpus: f64,
     /// Create + start to the first 200 answer (servers) or to the exit with
     /// the expected output (CLIs).
@@ -238,7 +258,8 @@ pub struct CpusRun {
 /// Servers only: the main process's, from `/proc/<host pid>/status`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Memory {
-    /// VmRSS one second after the first answer.
+    /// VmRSS once it has held still after the first answer (measure/idle.rs;
+    /// one second at most).
     pub idle_vmrss_bytes: Option<Figure>,
     /// VmHWM after the image's own path's load: the peak RSS under load.
     pub peak_vmhwm_bytes: Option<Figure>,
@@ -275,6 +296,36 @@ pub struct PathLoad {
     pub latency_p99_9_ms: Figure,
     /// wrk's errors summed over the rounds, by kind; all should be 0.
     pub errors: benchkit::wrk::Errors,
+    /// What else had the CPUs during each round's load, to tell an outlier
+    /// from the program: absent from runs before it was read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contention: Option<Contention>,
+}
+
+/// Counters read before and after each load, one value per round.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Contention {
+    /// Steal time over every core (`/proc/stat`, the `cpu` line's 8th
+    /// value), in µs: the hypervisor ran another guest while this one's
+    /// CPUs had work.
+    pub steal_us: Vec<u64>,
+    /// Idle time over every core (`/proc/stat`'s `cpu` line, 4th value),
+    /// in µs: time neither the server, wrk nor anything else ran.
+    pub idle_us: Vec<u64>,
+    /// Rescheduling IPIs over every core (`/proc/interrupts`' `RES`): one
+    /// core waking a task on another, a VM exit each in a guest.
+    pub reschedule_ipis: Vec<u64>,
+    /// CFS periods in which the container's quota ran out and its threads
+    /// waited (`cpu.stat` `nr_throttled`).
+    pub throttled_periods: Vec<u64>,
+    /// Moves of the server's threads from one core to another
+    /// (`se.nr_migrations` of `/proc/<pid>/task/*/sched`, the threads alive
+    /// at the end); 0 on a pinned single core.
+    pub server_migrations: Vec<u64>,
+    /// Times the server's threads were switched out, waiting for work or
+    /// preempted (`nr_switches` of the same files): per request, what
+    /// tells a round whose server shared a core with wrk.
+    pub server_switches: Vec<u64>,
 }
 
 /// `subject` against `baseline` on one measure. The value reads "the

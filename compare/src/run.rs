@@ -17,9 +17,13 @@ use bollard::Docker;
 
 use crate::cli::Cli;
 use crate::docker::{MEMORY_BYTES, STOP_TIMEOUT_S};
-use crate::measure::{declared_versions, Cache, Measurer, Samples, TestCertificate, CACHE_DIR};
+use crate::measure::{
+    declared_versions, pinning, Cache, Measurer, Samples, TestCertificate, CACHE_DIR,
+};
 use crate::progress::Progress;
-use crate::record::{Base, BuildTimes, Figure, ImageRecord, Phase, PhaseTime, Report, Settings};
+use crate::record::{
+    Base, BuildTimes, Figure, ImageRecord, Phase, PhaseTime, Pinning, Report, Settings,
+};
 use crate::stats::ms;
 use crate::{build, machine, ratios, targets};
 use benchkit::catalog::CatalogImage;
@@ -55,6 +59,9 @@ pub async fn run(
 ) -> Report {
     let date = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let cpus = cli.cpu_settings();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // Per CPU setting: the cores of its containers and of wrk.
+    let pinnings: Vec<Pinning> = cpus.iter().map(|&c| pinning(c, cores)).collect();
     let image = |spec: &CatalogImage| format!("{}{}", cli.tag_prefix, spec.tag);
     let load = wrk::Load {
         threads: 2,
@@ -93,7 +100,7 @@ pub async fn run(
         shared_build: vec![None; specs.len()],
         warm_compiled: vec![Vec::new(); specs.len()],
         left: planned,
-        head: head(&cli, date, &docker, &cpus, &load).await,
+        head: head(&cli, date, &docker, &pinnings, &load).await,
         specs,
         phases: Vec::new(),
     };
@@ -148,10 +155,15 @@ pub async fn run(
             }
         })
         .collect();
-    // FACTS_AT_ONCE images at a time, each kept in catalog order: much of
-    // an image's facts is waiting (dockerd's tar, syft's start), which the
-    // other image's gzip fills.
-    let mut measured = futures_util::stream::iter(jobs).buffered(FACTS_AT_ONCE);
+    // FACTS_AT_ONCE images at a time, started in catalog order (a layer
+    // two images share is gzipped by the first) and each taken as it ends,
+    // into its place in the report: much of an image's facts is waiting
+    // (dockerd's tar, syft's start), which the other image's gzip fills.
+    // Taken in order instead (`buffered`), a quick image finished beside a
+    // long one held its slot until the long one ended: the naive images,
+    // 14-17 s each and apart in the catalog, ran one after the other
+    // (facts 81 s of the 2026-11-30 second run, for 84 s of images' facts).
+    let mut measured = futures_util::stream::iter(jobs).buffer_unordered(FACTS_AT_ONCE);
     while let Some((i, record)) = measured.next().await {
         state.records[i] = record;
         state.done(i, &progress);
@@ -160,7 +172,8 @@ pub async fn run(
     state.phase_done("facts", phase);
     let phase = Instant::now();
     for round in 1..=cli.rounds {
-        for (c, &limit) in cpus.iter().enumerate() {
+        for (c, pinned) in pinnings.iter().enumerate() {
+            let limit = pinned.cpus;
             for i in order(state.specs.len(), round) {
                 let spec = &state.specs[i];
                 // An arm64 image on an amd64 machine would run emulated:
@@ -174,12 +187,12 @@ pub async fn run(
                 let samples = &mut state.samples[i][c];
                 let measured = if spec.is_server() {
                     measurer
-                        .server_round(spec, &tag, limit)
+                        .server_round(spec, &tag, pinned)
                         .await
                         .map(|r| samples.add_server(r))
                 } else {
                     measurer
-                        .cli_round(spec, &tag, limit)
+                        .cli_round(spec, &tag, pinned)
                         .await
                         .map(|r| samples.add_cli(r))
                 };
@@ -275,7 +288,13 @@ fn add_wall(record: &mut ImageRecord, phase: &str, started: Instant) {
 }
 
 /// The report's header, with no image measured yet.
-async fn head(cli: &Cli, date: String, docker: &Docker, cpus: &[f64], load: &wrk::Load) -> Report {
+async fn head(
+    cli: &Cli,
+    date: String,
+    docker: &Docker,
+    pinnings: &[Pinning],
+    load: &wrk::Load,
+) -> Report {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     Report {
         schema_version: 2,
@@ -286,18 +305,16 @@ async fn head(cli: &Cli, date: String, docker: &Docker, cpus: &[f64], load: &wrk
         settings: Settings {
             rounds: cli.rounds,
             build_rounds: if cli.skip_build { 0 } else { cli.build_rounds },
-            cpus: cpus.to_vec(),
+            cpus: pinnings.iter().map(|p| p.cpus).collect(),
             container_memory_bytes: MEMORY_BYTES,
             load_tool: "wrk".to_owned(),
             load_threads: load.threads,
             load_connections: load.connections,
             load_duration_s: load.duration.as_secs_f64(),
             load_target: "http://127.0.0.1:8080 inside the container's network namespace (nsenter --net=/proc/<pid>/ns/net)".to_owned(),
-            load_generator: format!(
-                "wrk runs on the same {cores}-core machine as the server, outside the container's CPU limit: \
-                 at {cores} CPUs the server and wrk compete for the same cores"
-            ),
+            load_generator: crate::measure::where_wrk_runs(pinnings, cores),
             stop_timeout_s: STOP_TIMEOUT_S.into(),
+            pinning: pinnings.to_vec(),
         },
         images: Vec::new(),
         ratios: Vec::new(),

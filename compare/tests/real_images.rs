@@ -32,21 +32,20 @@ fn spawn_compare(args: &[&str], out: &Path) -> Child {
         .unwrap()
 }
 
+/// The images as they are, one round at 1 CPU.
+const ONE_ROUND_AT_1_CPU: [&str; 5] = ["--skip-build", "--rounds", "1", "--cpus", "1"];
+
 /// compare on `images` as they are, one round at 1 CPU, 1 s of load a
 /// path, which must succeed: its report, its pid, and its --out directory.
 fn one_short_round(images: &str) -> (Value, u32, tempfile::TempDir) {
     require_docker();
     let out = tempfile::tempdir().unwrap();
     let args = [
-        "--skip-build",
-        "--rounds",
-        "1",
-        "--cpus",
-        "1",
-        "--duration",
-        "1s",
-    ];
-    let (output, pid) = compare(&[&args[..], &["--images", images]].concat(), out.path());
+        &ONE_ROUND_AT_1_CPU[..],
+        &["--duration", "1s", "--images", images],
+    ]
+    .concat();
+    let (output, pid) = compare(&args, out.path());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     (report(out.path()), pid, out)
@@ -480,16 +479,10 @@ fn a_second_run_reuses_what_the_first_measured_and_fresh_does_not() {
     let cache = tempfile::tempdir().unwrap();
     let cache_dir = cache.path().to_str().unwrap();
     let args = [
-        "--skip-build",
-        "--rounds",
-        "1",
-        "--cpus",
-        "1",
-        "--images",
-        "hello:go,hello:rust-tiny",
-        "--cache",
-        cache_dir,
-    ];
+        &ONE_ROUND_AT_1_CPU[..],
+        &["--images", "hello:go,hello:rust-tiny", "--cache", cache_dir],
+    ]
+    .concat();
     let run = |extra: &[&str]| {
         let out = tempfile::tempdir().unwrap();
         let (output, pid) = compare(&[&args[..], extra].concat(), out.path());
@@ -541,6 +534,57 @@ fn a_second_run_reuses_what_the_first_measured_and_fresh_does_not() {
             .collect();
         assert_eq!(phases, ["bases", "facts", "rounds"], "{}", report["phases"]);
     }
+}
+
+/// At 1 CPU of several, the container runs on core 0 and wrk on the
+/// others (issue 19's slow state came from sharing them): the report says
+/// so, and the server's threads never moved from their core, nor did its
+/// quota throttle them.
+#[test]
+fn at_1_cpu_the_server_keeps_a_core_of_its_own_and_wrk_the_others() {
+    let cores = std::thread::available_parallelism().unwrap().get();
+    assert!(cores >= 2, "the pinning needs a core for wrk");
+    let (report, pid, _out) = one_short_round("who:rust");
+    let wrk = if cores == 2 {
+        "1".to_owned()
+    } else {
+        format!("1-{}", cores - 1)
+    };
+    assert_eq!(
+        report["settings"]["pinning"],
+        serde_json::json!([{
+            "cpus": 1.0,
+            "container_cpus": "0",
+            "container_quota_cpus": null,
+            "wrk_cpus": wrk
+        }])
+    );
+    for load in image(&report, "who:rust")["runs"][0]["loads"]
+        .as_array()
+        .unwrap()
+    {
+        let contention = &load["contention"];
+        assert_eq!(
+            contention["server_migrations"],
+            serde_json::json!([0]),
+            "{load}"
+        );
+        assert_eq!(
+            contention["throttled_periods"],
+            serde_json::json!([0]),
+            "{load}"
+        );
+        assert!(
+            contention["server_switches"][0].as_u64() > Some(0),
+            "{load}"
+        );
+        assert_eq!(
+            contention["steal_us"].as_array().unwrap().len(),
+            1,
+            "{load}"
+        );
+    }
+    assert_no_containers_left(pid);
 }
 
 /// who:rust-tls runs with the run's test certificate and is loaded over TLS

@@ -2,7 +2,9 @@
 //! every process in it, in user and kernel mode, and those two parts.
 //! v1: `cpuacct.usage` (ns) and `cpuacct.stat` (`user`, `system`, in
 //! USER_HZ ticks); v2: `cpu.stat`'s `usage_usec`, `user_usec`,
-//! `system_usec`. The process's memory comes from benchkit::procfs.
+//! `system_usec`. The CFS quota's throttling: `cpu.stat` `nr_throttled`
+//! (v1: the cpu controller's, v2: the same file). The process's memory
+//! comes from benchkit::procfs.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -15,6 +17,9 @@ const ROOT: &str = "/sys/fs/cgroup";
 pub struct Cgroup {
     dir: PathBuf,
     v2: bool,
+    /// Where `cpu.stat` with `nr_throttled` is: v1's cpu controller (not
+    /// always mounted with cpuacct), v2's one directory.
+    throttling: Option<PathBuf>,
 }
 
 impl Cgroup {
@@ -42,11 +47,27 @@ impl Cgroup {
         };
         let root = Path::new(ROOT);
         if let Some(dir) = find("cpuacct", &root.join("cpuacct"), "cpuacct.usage") {
-            return Ok(Cgroup { dir, v2: false });
+            let throttling = find("cpu", &root.join("cpu"), "cpu.stat");
+            return Ok(Cgroup {
+                dir,
+                v2: false,
+                throttling,
+            });
         }
         let dir = find("", root, "cpu.stat")
             .ok_or_else(|| anyhow!("no cgroup found for container {id}"))?;
-        Ok(Cgroup { dir, v2: true })
+        Ok(Cgroup {
+            throttling: Some(dir.clone()),
+            dir,
+            v2: true,
+        })
+    }
+
+    /// CFS periods so far in which the quota ran out; None where the
+    /// kernel keeps no such count.
+    pub fn throttled_periods(&self) -> Option<u64> {
+        let stat = fs::read_to_string(self.throttling.as_ref()?.join("cpu.stat")).ok()?;
+        key_value(&stat, "nr_throttled")
     }
 
     /// CPU time charged so far.
@@ -125,7 +146,7 @@ fn key_value(text: &str, name: &str) -> Option<u64> {
 }
 
 /// USER_HZ, the unit of cpuacct.stat: sysconf(_SC_CLK_TCK), 100 on Linux.
-fn clock_ticks_per_s() -> u64 {
+pub fn clock_ticks_per_s() -> u64 {
     match nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK) {
         Ok(Some(ticks)) if ticks > 0 => ticks as u64,
         _ => 100,
@@ -145,6 +166,23 @@ mod tests {
             (123_456_000, 100_000_000, 23_456_000)
         );
         assert_eq!(cpu_stat_v2("user_usec 1\n"), None);
+    }
+
+    #[test]
+    fn the_throttled_count_is_read_from_cpu_stat() {
+        let dir = tempfile::tempdir().unwrap();
+        let stat = "nr_periods 120\nnr_throttled 7\nthrottled_time 900\n";
+        fs::write(dir.path().join("cpu.stat"), stat).unwrap();
+        let cgroup = |throttling| Cgroup {
+            dir: dir.path().to_owned(),
+            v2: false,
+            throttling,
+        };
+        assert_eq!(
+            cgroup(Some(dir.path().to_owned())).throttled_periods(),
+            Some(7)
+        );
+        assert_eq!(cgroup(None).throttled_periods(), None);
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! https:// for an image that serves TLS), so no
 //! docker-proxy sits between wrk and the server: through a published port,
 //! the proxy caps every server near the same rate. wrk's numbers come from
-//! benchkit::wrk's Lua hook; the CPU time is the container cgroup's.
+//! benchkit::wrk's Lua hook; the CPU time is the container cgroup's. When
+//! the CPU setting leaves wrk cores of its own, it runs on them (`taskset`:
+//! see pinning.rs).
 
 use std::time::Duration;
 
@@ -12,6 +14,7 @@ use benchkit::wrk;
 use tokio::process::Command;
 
 use super::cgroup::Cgroup;
+use super::contention::{self, Reading};
 use super::probe::PORT;
 use crate::record::{CONNECTION_CLOSE, OVER_TLS};
 
@@ -22,6 +25,8 @@ pub struct Sample {
     /// CPU time the container was charged during the load, per request:
     /// the total, user and system.
     pub cpu_us_per_request: Option<PerRequest>,
+    /// The contention counters before and after the load.
+    pub contention: (Reading, Reading),
 }
 
 /// CPU time per request in µs, and its user and kernel parts.
@@ -71,15 +76,25 @@ impl Transport {
     }
 }
 
+/// Loads `path` of the server `pid` (in `cgroup`) with wrk, on the cores
+/// `wrk_cpus` when given (a `taskset -c` list).
 pub async fn run_wrk(
     pid: u32,
     cgroup: Option<&Cgroup>,
     path: &str,
     transport: Transport,
     load: &wrk::Load,
+    wrk_cpus: Option<&str>,
 ) -> Result<Sample> {
     let url = transport.url(path);
-    let mut command = Command::new("nsenter");
+    let mut command = match wrk_cpus {
+        Some(cores) => {
+            let mut taskset = Command::new("taskset");
+            taskset.args(["-c", cores, "nsenter"]);
+            taskset
+        }
+        None => Command::new("nsenter"),
+    };
     command
         .arg(format!("--net=/proc/{pid}/ns/net"))
         .arg("wrk")
@@ -87,6 +102,7 @@ pub async fn run_wrk(
         .args(wrk::args(&url, load).context("cannot write wrk's report script")?)
         // Ctrl-C drops this future: wrk must not outlive it.
         .kill_on_drop(true);
+    let contention_before = contention::read(pid, cgroup);
     let cpu_before = cgroup.map(Cgroup::cpu).transpose()?;
     let limit = load.duration + Duration::from_secs(30);
     let output = tokio::time::timeout(limit, command.output())
@@ -94,6 +110,7 @@ pub async fn run_wrk(
         .map_err(|_| anyhow!("wrk ran past {limit:?}"))?
         .context("cannot run nsenter + wrk (apt-get install wrk util-linux)")?;
     let cpu_after = cgroup.map(Cgroup::cpu).transpose()?;
+    let contention_after = contention::read(pid, cgroup);
     let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
         bail!(
@@ -119,6 +136,7 @@ pub async fn run_wrk(
     Ok(Sample {
         report,
         cpu_us_per_request,
+        contention: (contention_before, contention_after),
     })
 }
 

@@ -4,10 +4,13 @@
 
 mod cache;
 mod cgroup;
+mod contention;
 mod export;
 mod filesystem;
+mod idle;
 mod image;
 mod load;
+mod pinning;
 mod probe;
 mod samples;
 mod sbom;
@@ -16,7 +19,6 @@ mod stop;
 mod tls;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Result;
 use benchkit::{procfs, wrk};
@@ -24,19 +26,16 @@ use bollard::Docker;
 
 pub use cache::{Cache, DIR as CACHE_DIR};
 pub use image::declared_versions;
+pub use pinning::{pinning, where_wrk_runs};
 pub use samples::Samples;
 pub use sbom::version as sbom_version;
 pub use tls::TestCertificate;
 
 use self::load::Transport;
 use crate::progress::Progress;
-use crate::record::{ImageRecord, Phase};
+use crate::record::{ImageRecord, Phase, Pinning};
 use crate::stats::ms;
 use benchkit::catalog::CatalogImage;
-
-/// How long a server sits after its first answer before "idle" is read:
-/// start-up work (allocator warm-up, runtime threads) has settled by then.
-const IDLE_SETTLE: Duration = Duration::from_secs(1);
 
 pub struct Measurer {
     pub docker: Docker,
@@ -157,9 +156,15 @@ impl Measurer {
         Ok(count.map(|count| (count, None)))
     }
 
-    pub async fn cli_round(&self, spec: &CatalogImage, image: &str, cpus: f64) -> Result<CliRound> {
+    pub async fn cli_round(
+        &self,
+        spec: &CatalogImage,
+        image: &str,
+        pinning: &Pinning,
+    ) -> Result<CliRound> {
+        let cpus = pinning.cpus;
         self.progress.note(image, &format!("run at {cpus} CPU"));
-        let ran = start::run_cli(&self.docker, image, expected_output(spec), cpus).await?;
+        let ran = start::run_cli(&self.docker, image, expected_output(spec), pinning).await?;
         Ok(CliRound {
             start_ms: ms(ran.elapsed),
             exit_code: ran.exit_code,
@@ -173,7 +178,7 @@ impl Measurer {
         &self,
         spec: &CatalogImage,
         image: &str,
-        cpus: f64,
+        pinning: &Pinning,
     ) -> Result<ServerRound> {
         let paths = &spec.paths;
         // A TLS image is loaded over TLS only, on its own path: kept alive,
@@ -190,9 +195,11 @@ impl Measurer {
         } else {
             (None, paths.iter().map(|p| (p, Transport::Http)).collect())
         };
-        self.progress.note(image, &format!("start at {cpus} CPU"));
-        let started = start::start_server(&self.docker, image, &paths[0], cpus, tls).await?;
-        let measured = self.loaded(image, &started, &loads).await;
+        self.progress
+            .note(image, &format!("start at {} CPU", pinning.cpus));
+        let started = start::start_server(&self.docker, image, &paths[0], pinning, tls).await?;
+        let wrk_cpus = pinning.wrk_cpus.as_deref();
+        let measured = self.loaded(image, &started, &loads, wrk_cpus).await;
         self.progress.note(image, "stop");
         let stopped = stop::stop_timed(&self.docker, &started.id).await;
         let mut round = measured?;
@@ -208,11 +215,11 @@ impl Measurer {
         image: &str,
         started: &start::Started,
         loads: &[(&String, Transport)],
+        wrk_cpus: Option<&str>,
     ) -> Result<ServerRound> {
         let cgroup = cgroup::Cgroup::of(started.pid, &started.id)?;
-        tokio::time::sleep(IDLE_SETTLE).await;
         let mut round = ServerRound {
-            idle: procfs::status(started.pid)?,
+            idle: idle::settled(started.pid).await?,
             ..Default::default()
         };
         for (index, &(path, transport)) in loads.iter().enumerate() {
@@ -224,8 +231,15 @@ impl Measurer {
                     humantime::format_duration(self.load.duration)
                 ),
             );
-            let sample =
-                load::run_wrk(started.pid, Some(&cgroup), path, transport, &self.load).await?;
+            let sample = load::run_wrk(
+                started.pid,
+                Some(&cgroup),
+                path,
+                transport,
+                &self.load,
+                wrk_cpus,
+            )
+            .await?;
             round.loads.push((label, sample));
             if index == 0 {
                 round.peak = procfs::status(started.pid)?;

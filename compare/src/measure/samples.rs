@@ -4,7 +4,7 @@
 use benchkit::wrk;
 
 use super::{CliRound, ServerRound};
-use crate::record::{CpusRun, Figure, Memory, PathLoad};
+use crate::record::{Contention, CpusRun, Figure, Memory, PathLoad};
 
 #[derive(Debug, Default)]
 pub struct Samples {
@@ -30,6 +30,7 @@ struct PathSamples {
     p99: Vec<f64>,
     p99_9: Vec<f64>,
     errors: wrk::Errors,
+    contention: Contention,
 }
 
 impl Samples {
@@ -69,6 +70,8 @@ impl Samples {
             into.p99.push(ms(report.latency_us.p99));
             into.p99_9.push(ms(report.latency_us.p99_9));
             into.errors = into.errors + report.errors;
+            let (before, after) = sample.contention;
+            before.add_until(after, &mut into.contention);
         }
     }
 
@@ -100,6 +103,7 @@ impl Samples {
                         latency_p99_ms: Figure::of(&s.p99)?,
                         latency_p99_9_ms: Figure::of(&s.p99_9)?,
                         errors: s.errors,
+                        contention: Some(s.contention.clone()),
                     })
                 })
                 .collect(),

@@ -10,6 +10,7 @@ use bollard::Docker;
 use super::probe;
 use super::tls::TestCertificate;
 use crate::docker;
+use crate::record::Pinning;
 
 /// A server that has not answered by then counts as failed to start.
 const STARTUP_DEADLINE: Duration = Duration::from_secs(15);
@@ -27,11 +28,11 @@ pub async fn start_server(
     docker: &Docker,
     tag: &str,
     path: &str,
-    cpus: f64,
+    pinning: &Pinning,
     tls: Option<&TestCertificate>,
 ) -> Result<Started> {
     let started = Instant::now();
-    let id = docker::create(docker, tag, cpus, tls.map(TestCertificate::dir)).await?;
+    let id = docker::create(docker, tag, pinning, tls.map(TestCertificate::dir)).await?;
     let up = async {
         docker::start(docker, &id).await?;
         let pid = docker::host_pid(docker, &id).await?;
@@ -55,9 +56,14 @@ pub struct CliRun {
     pub first_line: Option<String>,
 }
 
-pub async fn run_cli(docker: &Docker, tag: &str, expect: &str, cpus: f64) -> Result<CliRun> {
+pub async fn run_cli(
+    docker: &Docker,
+    tag: &str,
+    expect: &str,
+    pinning: &Pinning,
+) -> Result<CliRun> {
     let started = Instant::now();
-    let id = docker::create(docker, tag, cpus, None).await?;
+    let id = docker::create(docker, tag, pinning, None).await?;
     let ran = async {
         docker::start(docker, &id).await?;
         docker::wait_exit(docker, &id).await?;

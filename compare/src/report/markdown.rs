@@ -345,6 +345,16 @@ fn how(md: &mut String, r: &Report) {
         r.settings.build_rounds,
         r.settings.stop_timeout_s,
     );
+    if !r.settings.pinning.is_empty() {
+        let _ = writeln!(
+            md,
+            "\nCores: {}. Per load, compare.json's `contention` has each round's steal time, \
+             idle time and rescheduling IPIs, the container's throttled CFS periods, and the \
+             server threads' moves between cores and switches: what else had the CPUs in a \
+             round that stands out.",
+            r.settings.load_generator
+        );
+    }
     if !r.phases.is_empty() {
         let phases: Vec<String> = r
             .phases
