@@ -943,6 +943,118 @@ fn a_stop_lets_an_http2_request_in_flight_finish_then_closes_the_connection() {
     assert!(app.stop_within(Duration::from_secs(5)));
 }
 
+/// A server whose drain would wait long for a connection it forgot: the
+/// tests below must see it close one well before.
+fn app_with_a_long_drain(tls: Option<TlsFiles>) -> TestApp {
+    spawn_app_with(Config {
+        tls,
+        drain_timeout: Duration::from_secs(10),
+        ..Config::default()
+    })
+}
+
+/// Past the drain's grace for idle connections (server.rs, IDLE_GRACE,
+/// 500 ms), which a connection still in its handshake holds up: by then
+/// the drain has begun.
+const PAST_THE_GRACE: Duration = Duration::from_millis(1000);
+
+/// Opens a connection and sends nothing (the server waits in the TLS
+/// handshake or for h2c's preface), stops the server, waits until the drain
+/// has begun, then completes the handshake with `tls` (or none) and sends
+/// one HTTP/2 GET: its status, and whether the connection then ended
+/// gracefully (GOAWAY, then the close) within 2 s.
+async fn http2_after_the_drain_began(app: &TestApp, tls: Option<TlsConnector>) -> (u16, bool) {
+    let tcp = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    // Accepted: the server's handshake (or peek) waits for the client.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    app.stopper.stop();
+    tokio::time::sleep(PAST_THE_GRACE).await;
+    let io: Box<dyn AsyncStream> = match tls {
+        Some(tls) => {
+            let name = ServerName::try_from("127.0.0.1").unwrap();
+            Box::new(tls.connect(name, tcp).await.expect("TLS handshake"))
+        }
+        None => Box::new(tcp),
+    };
+    let (mut client, connection) = h2::client::handshake(io).await.expect("h2 handshake");
+    let request = hyper::Request::get("http://127.0.0.1/who")
+        .body(())
+        .unwrap();
+    let (response, _) = client.send_request(request, true).expect("send");
+    let connection = tokio::spawn(connection);
+    let status = response.await.expect("answered").status().as_u16();
+    let ended = tokio::time::timeout(Duration::from_secs(2), connection).await;
+    (status, matches!(ended, Ok(Ok(Ok(())))))
+}
+
+trait AsyncStream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> AsyncStream for T {}
+
+#[test]
+fn an_http2_connection_whose_tls_handshake_ends_after_the_drain_began_is_answered_then_gets_goaway()
+{
+    let pki = Pki::new();
+    let mut app = app_with_a_long_drain(Some(pki.files(false)));
+    let tls = pki.client(&[b"h2"], None);
+    let (status, ended) = runtime().block_on(http2_after_the_drain_began(&app, Some(tls)));
+    assert_eq!(status, 200);
+    assert!(ended, "no GOAWAY and close within 2 s of the answer");
+    assert!(app.stop_within(Duration::from_secs(3)));
+}
+
+#[test]
+fn an_h2c_connection_whose_preface_comes_after_the_drain_began_is_answered_then_gets_goaway() {
+    let mut app = app_with_a_long_drain(None);
+    let (status, ended) = runtime().block_on(http2_after_the_drain_began(&app, None));
+    assert_eq!(status, 200);
+    assert!(ended, "no GOAWAY and close within 2 s of the answer");
+    assert!(app.stop_within(Duration::from_secs(3)));
+}
+
+/// As [`http2_after_the_drain_began`], over HTTPS with HTTP/1.1: sends
+/// `request` (if any) once the handshake is done, and reads until the
+/// server closes the connection, for at most 2 s (None if it did not).
+async fn https_after_the_drain_began(app: &TestApp, pki: &Pki, request: &[u8]) -> Option<String> {
+    let tcp = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    app.stopper.stop();
+    tokio::time::sleep(PAST_THE_GRACE).await;
+    let name = ServerName::try_from("127.0.0.1").unwrap();
+    let connector = pki.client(&[b"http/1.1"], None);
+    let mut tls = connector.connect(name, tcp).await.expect("TLS handshake");
+    tls.write_all(request).await.unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(2), tls.read_to_end(&mut answer));
+    read.await.ok()?.expect("read");
+    Some(text(&answer))
+}
+
+#[test]
+fn an_https_connection_whose_handshake_ends_after_the_drain_began_is_answered_and_told_to_close() {
+    let pki = Pki::new();
+    let mut app = app_with_a_long_drain(Some(pki.files(false)));
+    let keep_alive = b"GET /who HTTP/1.1\r\nHost: x\r\n\r\n";
+    let answer = runtime().block_on(https_after_the_drain_began(&app, &pki, keep_alive));
+    let answer = answer.expect("closed within 2 s of the handshake");
+    assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+    assert!(
+        answer.to_ascii_lowercase().contains("connection: close"),
+        "{answer}"
+    );
+    assert!(app.stop_within(Duration::from_secs(3)));
+}
+
+#[test]
+fn an_https_connection_whose_handshake_ends_after_the_drain_began_and_that_sends_nothing_is_closed_after_the_grace(
+) {
+    let pki = Pki::new();
+    // The header timeout (10 s) would close it too, but not promptly.
+    let mut app = app_with_a_long_drain(Some(pki.files(false)));
+    let answer = runtime().block_on(https_after_the_drain_began(&app, &pki, b""));
+    assert_eq!(answer.as_deref(), Some(""), "not closed within 2 s");
+    assert!(app.stop_within(Duration::from_secs(3)));
+}
+
 // `who-server check`, the image's HEALTHCHECK, against an HTTPS server.
 
 fn check(args: &[&str]) -> (Option<i32>, String) {

@@ -23,7 +23,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::runtime::Runtime;
-use tokio::sync::{Notify, OwnedSemaphorePermit};
+use tokio::sync::{watch, Notify, OwnedSemaphorePermit};
 use tokio::time::Instant;
 use tokio_rustls::rustls::crypto::{self, CryptoProvider};
 use tokio_rustls::rustls::pki_types::pem::PemObject;
@@ -37,7 +37,7 @@ use tokio_rustls::rustls::{
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
-use super::{count_error, Held, Shared, Slot};
+use super::{count_error, Held, Shared, Slot, IDLE_GRACE};
 use crate::drain::Drain;
 use crate::log::{Counters, Kind};
 use crate::peer::{self, Peer};
@@ -339,6 +339,9 @@ pub(super) fn serve(
     // whose connections are still in their handshake has them, and lets
     // the others accept (server.rs, `over_share`).
     let counted = Counted::new(shared, mine);
+    // Subscribed now, not once the handshake is done: a drain that starts
+    // during it is seen then, and waits for it (drain.rs).
+    let drain = graceful.subscribe();
     let (shared, graceful, mine) = (shared.clone(), graceful.clone(), mine.clone());
     let accepted = Instant::now();
     tokio::spawn(async move {
@@ -349,10 +352,28 @@ pub(super) fn serve(
             Err(_elapsed) => return shared.counters.count(Kind::HeaderTimeout),
         };
         if h2 {
-            serve_h2(shared, graceful, io, remote, permit, counted, peer).await;
+            serve_h2(shared, drain, io, remote, permit, counted, peer).await;
+        } else if drain.has_changed().unwrap_or(true) {
+            // The drain began during the handshake. Told now, hyper would
+            // close a connection that has not sent a byte yet, and lose the
+            // request its client is sending; it gets the grace an idle
+            // connection gets when the drain begins (server.rs), and its
+            // answer says `Connection: close` (the server is draining).
+            // `drain`, held until it ends, makes the drain wait for it.
+            let (tell, told) = watch::channel(());
+            shared.serve_http1(&graceful, io, remote, permit, &mine, peer, accepted, told);
+            drop(counted);
+            if tokio::time::timeout(IDLE_GRACE, tell.closed())
+                .await
+                .is_err()
+            {
+                let _ = tell.send(());
+                tell.closed().await;
+            }
+            drop(drain);
         } else {
             // It counts the connection itself from now on.
-            shared.serve_http1(&graceful, io, remote, permit, &mine, peer, accepted);
+            shared.serve_http1(&graceful, io, remote, permit, &mine, peer, accepted, drain);
             drop(counted);
         }
     });
@@ -435,7 +456,7 @@ const MAX_STREAMS: usize = 1000;
 /// stops reading is closed when a ping goes unanswered).
 async fn serve_h2(
     shared: Arc<Shared>,
-    graceful: Drain,
+    mut drain: watch::Receiver<()>,
     io: Io,
     remote: SocketAddr,
     permit: OwnedSemaphorePermit,
@@ -470,8 +491,6 @@ async fn serve_h2(
             }
         })
     };
-    let mut drain = graceful.subscribe();
-    drop(graceful);
     let connection = shared.secure.h2.serve_connection(TokioIo::new(io), service);
     let mut connection = pin!(connection);
     // Tells the connection to finish (GOAWAY, then the streams in flight)
