@@ -105,11 +105,21 @@ impl Pki {
         alpn: &[&[u8]],
         identity: Option<(CertificateDer<'static>, PrivateKeyDer<'static>)>,
     ) -> TlsConnector {
+        self.client_of(rustls::DEFAULT_VERSIONS, alpn, identity)
+    }
+
+    /// [`Pki::client`], speaking only the TLS `versions` given.
+    fn client_of(
+        &self,
+        versions: &[&'static rustls::SupportedProtocolVersion],
+        alpn: &[&[u8]],
+        identity: Option<(CertificateDer<'static>, PrivateKeyDer<'static>)>,
+    ) -> TlsConnector {
         let mut roots = RootCertStore::empty();
         roots.add(self.ca.clone()).unwrap();
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
+            .with_protocol_versions(versions)
             .unwrap()
             .with_root_certificates(roots);
         let mut config = match identity {
@@ -1053,6 +1063,170 @@ fn an_https_connection_whose_handshake_ends_after_the_drain_began_and_that_sends
     let answer = runtime().block_on(https_after_the_drain_began(&app, &pki, b""));
     assert_eq!(answer.as_deref(), Some(""), "not closed within 2 s");
     assert!(app.stop_within(Duration::from_secs(3)));
+}
+
+// What the mutation tests of server/tls.rs found untested.
+
+#[test]
+fn api_gives_tls_1_2_to_a_client_that_speaks_only_tls_1_2() {
+    let pki = Pki::new();
+    let app = https_app(&pki, false);
+    let client = pki.client_of(&[&rustls::version::TLS12], &[], None);
+    let request = b"GET /api HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let answer = text(&runtime().block_on(https_exchange(&client, app.addr, request)));
+    let body = &answer[answer.find("\r\n\r\n").unwrap() + 4..];
+    let json: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(json["tls"]["version"], "TLS 1.2", "{body}");
+}
+
+#[test]
+fn a_large_https_answer_reaches_a_client_that_reads_it_late_whole() {
+    let pki = Pki::new();
+    let app = https_app(&pki, false);
+    let connector = pki.client(&[], None);
+    let body = runtime().block_on(async {
+        let tcp = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+        let name = ServerName::try_from("127.0.0.1").unwrap();
+        let mut tls = connector.connect(name, tcp).await.unwrap();
+        let request = b"GET /data?size=4&unit=MB HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+        tls.write_all(request).await.unwrap();
+        // Unread, the answer fills the sockets' buffers: the server's TLS
+        // records wait in rustls until hyper flushes them.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(5), tls.read_to_end(&mut answer));
+        let _ = read.await;
+        answer
+    });
+    let head_end = body.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    assert_eq!(body.len() - head_end, 4 << 20);
+}
+
+/// The log of an HTTPS server of `pki`'s (with `--cacert` if `mutual`)
+/// that logs every 100 ms, 300 ms after `client` did its part.
+fn log_after(pki: &Pki, mutual: bool, client: impl FnOnce(SocketAddr)) -> String {
+    let ca = pki.path("ca.pem");
+    let mut args = vec!["--log-interval", "100ms"];
+    if mutual {
+        args.extend(["--cacert", path_str(&ca)]);
+    }
+    let mut server = start_https(pki, &args);
+    client(server.addr);
+    std::thread::sleep(Duration::from_millis(300));
+    server.stop()
+}
+
+/// The first bytes of a TLS record that would hold a ClientHello.
+const HALF_A_CLIENT_HELLO: &[u8] = b"\x16\x03\x01\x02\x00\x01";
+
+#[test]
+fn a_client_that_hangs_up_mid_handshake_is_not_logged() {
+    let log = log_after(&Pki::new(), false, |addr| {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream.write_all(HALF_A_CLIENT_HELLO).unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+    });
+    assert_eq!(log, "");
+}
+
+#[test]
+fn a_client_that_resets_mid_handshake_is_counted_as_a_reset() {
+    let log = log_after(&Pki::new(), false, |addr| {
+        let stream = socket2::Socket::from(TcpStream::connect(addr).unwrap());
+        (&stream).write_all(HALF_A_CLIENT_HELLO).unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        // Linger 0: close sends RST instead of FIN.
+        stream.set_linger(Some(Duration::ZERO)).unwrap();
+    });
+    assert!(
+        log.starts_with("connection reset: by 1 client in the last "),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_handshake_refused_for_want_of_a_client_certificate_is_logged_with_its_reason() {
+    let pki = Pki::new();
+    let log = log_after(&pki, true, |addr| {
+        let client = pki.client(&[], None);
+        runtime().block_on(https_exchange(&client, addr, GET));
+    });
+    let line = log
+        .lines()
+        .find(|l| l.starts_with("connection error: 1 time"))
+        .unwrap_or_else(|| panic!("{log}"));
+    assert!(line.contains("certificate"), "{line}");
+}
+
+/// An HTTP/2 client on a new plain connection (h2c) to `addr`, its
+/// connection driven by a task of its own.
+async fn h2c_client(
+    addr: SocketAddr,
+) -> (
+    h2::client::SendRequest<hyper::body::Bytes>,
+    tokio::task::JoinHandle<Result<(), h2::Error>>,
+) {
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (client, connection) = h2::client::handshake(tcp).await.expect("h2 handshake");
+    (client, tokio::spawn(connection))
+}
+
+/// GET /who on `client`; its status.
+async fn h2_who(client: &mut h2::client::SendRequest<hyper::body::Bytes>) -> u16 {
+    let request = hyper::Request::get("http://127.0.0.1/who")
+        .body(())
+        .unwrap();
+    let (response, _) = client.send_request(request, true).expect("send");
+    response.await.expect("answered").status().as_u16()
+}
+
+#[test]
+fn an_http2_connection_gets_goaway_right_after_its_thousandth_stream() {
+    let app = spawn_app_with(Config::default());
+    let ended = runtime().block_on(async {
+        let (mut client, connection) = h2c_client(app.addr).await;
+        for _ in 0..1000 {
+            assert_eq!(h2_who(&mut client).await, 200);
+        }
+        // Not a 1001st: the 1000th is enough for GOAWAY, long before the
+        // idle timeout (10 s).
+        tokio::time::timeout(Duration::from_secs(3), connection).await
+    });
+    assert!(matches!(ended, Ok(Ok(Ok(())))), "{ended:?}");
+}
+
+#[test]
+fn an_http2_connection_idle_after_its_answer_gets_goaway_after_the_header_timeout() {
+    let app = spawn_app_with(with_header_timeout(Duration::from_millis(300)));
+    let ended = runtime().block_on(async {
+        let (mut client, connection) = h2c_client(app.addr).await;
+        assert_eq!(h2_who(&mut client).await, 200);
+        tokio::time::timeout(Duration::from_secs(3), connection).await
+    });
+    assert!(matches!(ended, Ok(Ok(Ok(())))), "{ended:?}");
+}
+
+#[test]
+fn an_http2_connection_that_ends_during_the_drain_grace_does_not_hold_up_the_exit() {
+    let mut app = spawn_app_with(Config::default());
+    let stopper = app.stopper.clone();
+    runtime().block_on(async {
+        let (mut client, connection) = h2c_client(app.addr).await;
+        assert_eq!(h2_who(&mut client).await, 200);
+        stopper.stop();
+        // Idle, it is waited for (the drain's grace, 500 ms) until it ends.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        connection.abort();
+        let _ = connection.await;
+    });
+    let started = Instant::now();
+    assert!(app.stop_within(Duration::from_secs(3)));
+    // Before the grace is over: its end was noticed.
+    assert!(
+        started.elapsed() < Duration::from_millis(300),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 // `who-server check`, the image's HEALTHCHECK, against an HTTPS server.
