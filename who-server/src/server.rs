@@ -329,7 +329,12 @@ impl Shared {
         slot: Slot,
     ) -> impl Future<Output = Result<Response<routes::Body>, Infallible>> {
         let draining = self.draining.load(Relaxed);
-        routes::handle(req, remote, self.app.clone(), slot, draining)
+        #[cfg(feature = "tls")]
+        let secure = req.extensions().get::<crate::peer::Tls>().is_some();
+        let answer = routes::handle(req, remote, self.app.clone(), slot, draining);
+        #[cfg(feature = "tls")]
+        let answer = tls::nosniff(answer, secure);
+        answer
     }
 
     /// Serves HTTP/1 on `stream` (with `tls`: over TLS, `peer` what the

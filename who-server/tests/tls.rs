@@ -1065,6 +1065,55 @@ fn an_https_connection_whose_handshake_ends_after_the_drain_began_and_that_sends
     assert!(app.stop_within(Duration::from_secs(3)));
 }
 
+// testssl.sh's security_headers finding (README).
+
+#[test]
+fn https_answers_say_nosniff() {
+    let pki = Pki::new();
+    let app = https_app(&pki, false);
+    let request = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let answer =
+        text(&runtime().block_on(https_exchange(&pki.client(&[], None), app.addr, request)));
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("\r\nx-content-type-options: nosniff\r\n"),
+        "{answer}"
+    );
+}
+
+#[test]
+fn plain_answers_of_the_tls_build_do_not_say_nosniff() {
+    let app = spawn_app_with(Config::default());
+    let answer = text(&process::exchange(
+        app.addr,
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    ));
+    assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+    assert!(
+        !answer
+            .to_ascii_lowercase()
+            .contains("x-content-type-options"),
+        "{answer}"
+    );
+}
+
+#[test]
+fn a_response_header_option_for_x_content_type_options_wins_over_nosniff() {
+    let pki = Pki::new();
+    let mut server = start_https(&pki, &["--response-header", "X-Content-Type-Options: mine"]);
+    let request = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let answer =
+        text(&runtime().block_on(https_exchange(&pki.client(&[], None), server.addr, request)));
+    server.stop();
+    let answer = answer.to_ascii_lowercase();
+    assert!(
+        answer.contains("\r\nx-content-type-options: mine\r\n"),
+        "{answer}"
+    );
+    assert!(!answer.contains("nosniff"), "{answer}");
+}
+
 // What the mutation tests of server/tls.rs found untested.
 
 #[test]
