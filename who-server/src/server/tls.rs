@@ -13,10 +13,9 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::pin::{pin, Pin};
+use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, RwLock};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use hyper::header::{HeaderValue, X_CONTENT_TYPE_OPTIONS};
@@ -24,7 +23,6 @@ use hyper::server::conn::http2;
 use hyper::service::service_fn;
 use hyper::Response;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::runtime::Runtime;
 use tokio::sync::{watch, Notify, OwnedSemaphorePermit};
@@ -40,6 +38,7 @@ use tokio_rustls::rustls::{
 };
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
+use tokio_util::either::Either;
 
 use super::{count_error, Held, Shared, Slot, IDLE_GRACE};
 use crate::drain::Drain;
@@ -277,51 +276,9 @@ impl ClientCertVerifier for ShowOnly {
     }
 }
 
-/// A connection's stream: plain, or TLS over it.
-pub(crate) enum Io {
-    Plain(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
-}
-
-impl AsyncRead for Io {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Io::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Io::Tls(s) => Pin::new(s).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for Io {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Io::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Io::Tls(s) => Pin::new(s).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Io::Plain(s) => Pin::new(s).poll_flush(cx),
-            Io::Tls(s) => Pin::new(s).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Io::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Io::Tls(s) => Pin::new(s).poll_shutdown(cx),
-        }
-    }
-}
+/// A connection's stream: plain, or TLS over it (tokio-util's `Either`
+/// passes reads, writes, flushes and shutdowns to the one it holds).
+type Io = Either<TcpStream, Box<TlsStream<TcpStream>>>;
 
 /// HTTP/2's connection preface, which an h2c client with prior knowledge
 /// sends first; no HTTP/1 request line begins with it.
@@ -389,7 +346,7 @@ pub(super) fn serve(
 async fn start(secure: &Secure, stream: TcpStream) -> io::Result<(Io, Option<peer::Tls>, bool)> {
     let Some(tls) = &secure.tls else {
         let h2 = starts_with_preface(&stream).await?;
-        return Ok((Io::Plain(stream), None, h2));
+        return Ok((Either::Left(stream), None, h2));
     };
     let stream = tls.acceptor().accept(stream).await?;
     let (_, connection) = stream.get_ref();
@@ -404,7 +361,7 @@ async fn start(secure: &Secure, stream: TcpStream) -> io::Result<(Io, Option<pee
             .collect(),
     };
     let peer = peer::Tls(Arc::new(peer));
-    Ok((Io::Tls(Box::new(stream)), Some(peer), h2))
+    Ok((Either::Right(Box::new(stream)), Some(peer), h2))
 }
 
 /// Go's `tls.VersionName`.
