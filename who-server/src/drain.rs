@@ -33,6 +33,9 @@ impl Drain {
     pub fn watch<I, S, B>(
         &self,
         conn: UpgradeableConnection<I, S>,
+        // With `tls`, taken at the accept ([`Drain::subscribe`]), before
+        // the handshake: a drain begun during it is seen at once.
+        #[cfg(feature = "tls")] mut shutdown: watch::Receiver<()>,
     ) -> impl Future<Output = hyper::Result<()>>
     where
         S: HttpService<Incoming, ResBody = B>,
@@ -41,6 +44,7 @@ impl Drain {
         B: Body + 'static,
         B::Error: Into<Box<dyn StdError + Send + Sync>>,
     {
+        #[cfg(not(feature = "tls"))]
         let mut shutdown = self.tx.subscribe();
         async move {
             let mut conn = pin!(conn);
@@ -55,8 +59,11 @@ impl Drain {
         }
     }
 
-    /// What tells a connection hyper-util's watch does not fit (HTTP/2)
-    /// to close: it changes when the drain starts.
+    /// What tells a connection to close: it changes when the drain
+    /// starts, or has changed already if it started since this was taken.
+    /// Taken at the accept, so that a connection still in its TLS handshake
+    /// (or its look for h2c's preface) when the drain starts is told to
+    /// close once it is ready, and the drain waits for it.
     #[cfg(feature = "tls")]
     pub fn subscribe(&self) -> watch::Receiver<()> {
         self.tx.subscribe()

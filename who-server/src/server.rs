@@ -329,12 +329,17 @@ impl Shared {
         slot: Slot,
     ) -> impl Future<Output = Result<Response<routes::Body>, Infallible>> {
         let draining = self.draining.load(Relaxed);
-        routes::handle(req, remote, self.app.clone(), slot, draining)
+        #[cfg(feature = "tls")]
+        let secure = req.extensions().get::<crate::peer::Tls>().is_some();
+        let answer = routes::handle(req, remote, self.app.clone(), slot, draining);
+        #[cfg(feature = "tls")]
+        let answer = tls::nosniff(answer, secure);
+        answer
     }
 
     /// Serves HTTP/1 on `stream` (with `tls`: over TLS, `peer` what the
-    /// requests show of it, and its first head due a header timeout after
-    /// `accepted`).
+    /// requests show of it, its first head due a header timeout after
+    /// `accepted`, and `drain` its subscription to the drain, taken then).
     // With the tls feature's two: a struct of theirs would be one more type
     // on the default build's path.
     #[cfg_attr(feature = "tls", allow(clippy::too_many_arguments))]
@@ -347,6 +352,7 @@ impl Shared {
         mine: &Arc<Held>,
         #[cfg(feature = "tls")] peer: Option<crate::peer::Tls>,
         #[cfg(feature = "tls")] accepted: tokio::time::Instant,
+        #[cfg(feature = "tls")] drain: watch::Receiver<()>,
     ) where
         S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
@@ -372,6 +378,8 @@ impl Shared {
             self.http
                 .serve_connection(TokioIo::new(stream), service)
                 .with_upgrades(),
+            #[cfg(feature = "tls")]
+            drain,
         );
         let (shared, mine) = (self.clone(), mine.clone());
         shared.held.fetch_add(1, Relaxed);

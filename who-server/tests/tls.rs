@@ -105,11 +105,21 @@ impl Pki {
         alpn: &[&[u8]],
         identity: Option<(CertificateDer<'static>, PrivateKeyDer<'static>)>,
     ) -> TlsConnector {
+        self.client_of(rustls::DEFAULT_VERSIONS, alpn, identity)
+    }
+
+    /// [`Pki::client`], speaking only the TLS `versions` given.
+    fn client_of(
+        &self,
+        versions: &[&'static rustls::SupportedProtocolVersion],
+        alpn: &[&[u8]],
+        identity: Option<(CertificateDer<'static>, PrivateKeyDer<'static>)>,
+    ) -> TlsConnector {
         let mut roots = RootCertStore::empty();
         roots.add(self.ca.clone()).unwrap();
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
+            .with_protocol_versions(versions)
             .unwrap()
             .with_root_certificates(roots);
         let mut config = match identity {
@@ -941,6 +951,348 @@ fn a_stop_lets_an_http2_request_in_flight_finish_then_closes_the_connection() {
     assert_eq!(status, 200);
     assert!(closed, "the connection stayed open after the drain");
     assert!(app.stop_within(Duration::from_secs(5)));
+}
+
+/// A server whose drain would wait long for a connection it forgot: the
+/// tests below must see it close one well before.
+fn app_with_a_long_drain(tls: Option<TlsFiles>) -> TestApp {
+    spawn_app_with(Config {
+        tls,
+        drain_timeout: Duration::from_secs(10),
+        ..Config::default()
+    })
+}
+
+/// Past the drain's grace for idle connections (server.rs, IDLE_GRACE,
+/// 500 ms), which a connection still in its handshake holds up: by then
+/// the drain has begun.
+const PAST_THE_GRACE: Duration = Duration::from_millis(1000);
+
+/// Opens a connection and sends nothing (the server waits in the TLS
+/// handshake or for h2c's preface), stops the server, waits until the drain
+/// has begun, then completes the handshake with `tls` (or none) and sends
+/// one HTTP/2 GET: its status, and whether the connection then ended
+/// gracefully (GOAWAY, then the close) within 2 s.
+async fn http2_after_the_drain_began(app: &TestApp, tls: Option<TlsConnector>) -> (u16, bool) {
+    let tcp = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    // Accepted: the server's handshake (or peek) waits for the client.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    app.stopper.stop();
+    tokio::time::sleep(PAST_THE_GRACE).await;
+    let io: Box<dyn AsyncStream> = match tls {
+        Some(tls) => {
+            let name = ServerName::try_from("127.0.0.1").unwrap();
+            Box::new(tls.connect(name, tcp).await.expect("TLS handshake"))
+        }
+        None => Box::new(tcp),
+    };
+    let (mut client, connection) = h2::client::handshake(io).await.expect("h2 handshake");
+    let request = hyper::Request::get("http://127.0.0.1/who")
+        .body(())
+        .unwrap();
+    let (response, _) = client.send_request(request, true).expect("send");
+    let connection = tokio::spawn(connection);
+    let status = response.await.expect("answered").status().as_u16();
+    let ended = tokio::time::timeout(Duration::from_secs(2), connection).await;
+    (status, matches!(ended, Ok(Ok(Ok(())))))
+}
+
+trait AsyncStream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> AsyncStream for T {}
+
+#[test]
+fn an_http2_connection_whose_tls_handshake_ends_after_the_drain_began_is_answered_then_gets_goaway()
+{
+    let pki = Pki::new();
+    let mut app = app_with_a_long_drain(Some(pki.files(false)));
+    let tls = pki.client(&[b"h2"], None);
+    let (status, ended) = runtime().block_on(http2_after_the_drain_began(&app, Some(tls)));
+    assert_eq!(status, 200);
+    assert!(ended, "no GOAWAY and close within 2 s of the answer");
+    assert!(app.stop_within(Duration::from_secs(3)));
+}
+
+#[test]
+fn an_h2c_connection_whose_preface_comes_after_the_drain_began_is_answered_then_gets_goaway() {
+    let mut app = app_with_a_long_drain(None);
+    let (status, ended) = runtime().block_on(http2_after_the_drain_began(&app, None));
+    assert_eq!(status, 200);
+    assert!(ended, "no GOAWAY and close within 2 s of the answer");
+    assert!(app.stop_within(Duration::from_secs(3)));
+}
+
+/// As [`http2_after_the_drain_began`], over HTTPS with HTTP/1.1: sends
+/// `request` (if any) once the handshake is done, and reads until the
+/// server closes the connection, for at most 2 s (None if it did not).
+async fn https_after_the_drain_began(app: &TestApp, pki: &Pki, request: &[u8]) -> Option<String> {
+    let tcp = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    app.stopper.stop();
+    tokio::time::sleep(PAST_THE_GRACE).await;
+    let name = ServerName::try_from("127.0.0.1").unwrap();
+    let connector = pki.client(&[b"http/1.1"], None);
+    let mut tls = connector.connect(name, tcp).await.expect("TLS handshake");
+    tls.write_all(request).await.unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(2), tls.read_to_end(&mut answer));
+    read.await.ok()?.expect("read");
+    Some(text(&answer))
+}
+
+#[test]
+fn an_https_connection_whose_handshake_ends_after_the_drain_began_is_answered_and_told_to_close() {
+    let pki = Pki::new();
+    let mut app = app_with_a_long_drain(Some(pki.files(false)));
+    let keep_alive = b"GET /who HTTP/1.1\r\nHost: x\r\n\r\n";
+    let answer = runtime().block_on(https_after_the_drain_began(&app, &pki, keep_alive));
+    let answer = answer.expect("closed within 2 s of the handshake");
+    assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+    assert!(
+        answer.to_ascii_lowercase().contains("connection: close"),
+        "{answer}"
+    );
+    assert!(app.stop_within(Duration::from_secs(3)));
+}
+
+#[test]
+fn an_https_connection_whose_handshake_ends_after_the_drain_began_and_that_sends_nothing_is_closed_after_the_grace(
+) {
+    let pki = Pki::new();
+    // The header timeout (10 s) would close it too, but not promptly.
+    let mut app = app_with_a_long_drain(Some(pki.files(false)));
+    let answer = runtime().block_on(https_after_the_drain_began(&app, &pki, b""));
+    assert_eq!(answer.as_deref(), Some(""), "not closed within 2 s");
+    assert!(app.stop_within(Duration::from_secs(3)));
+}
+
+// testssl.sh's security_headers finding (README).
+
+#[test]
+fn https_answers_say_nosniff() {
+    let pki = Pki::new();
+    let app = https_app(&pki, false);
+    let request = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let answer =
+        text(&runtime().block_on(https_exchange(&pki.client(&[], None), app.addr, request)));
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("\r\nx-content-type-options: nosniff\r\n"),
+        "{answer}"
+    );
+}
+
+#[test]
+fn plain_answers_of_the_tls_build_do_not_say_nosniff() {
+    let app = spawn_app_with(Config::default());
+    let answer = text(&process::exchange(
+        app.addr,
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    ));
+    assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+    assert!(
+        !answer
+            .to_ascii_lowercase()
+            .contains("x-content-type-options"),
+        "{answer}"
+    );
+}
+
+#[test]
+fn a_response_header_option_for_x_content_type_options_wins_over_nosniff() {
+    let pki = Pki::new();
+    let mut server = start_https(&pki, &["--response-header", "X-Content-Type-Options: mine"]);
+    let request = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let answer =
+        text(&runtime().block_on(https_exchange(&pki.client(&[], None), server.addr, request)));
+    server.stop();
+    let answer = answer.to_ascii_lowercase();
+    assert!(
+        answer.contains("\r\nx-content-type-options: mine\r\n"),
+        "{answer}"
+    );
+    assert!(!answer.contains("nosniff"), "{answer}");
+}
+
+// What the mutation tests of server/tls.rs found untested.
+
+#[test]
+fn api_gives_tls_1_2_to_a_client_that_speaks_only_tls_1_2() {
+    let pki = Pki::new();
+    let app = https_app(&pki, false);
+    let client = pki.client_of(&[&rustls::version::TLS12], &[], None);
+    let request = b"GET /api HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let answer = text(&runtime().block_on(https_exchange(&client, app.addr, request)));
+    let body = &answer[answer.find("\r\n\r\n").unwrap() + 4..];
+    let json: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(json["tls"]["version"], "TLS 1.2", "{body}");
+}
+
+#[test]
+fn a_large_https_answer_reaches_a_slow_reader_whole_on_a_kept_alive_connection() {
+    const SIZE: usize = 8 << 20;
+    let pki = Pki::new();
+    let app = https_app(&pki, false);
+    let connector = pki.client(&[], None);
+    let read = runtime().block_on(async {
+        // A small receive buffer and slow reads: every write of the server
+        // finds the socket full, and leaves TLS records in rustls that
+        // only a flush sends; kept alive, no close sends them either.
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(16 * 1024).unwrap();
+        let tcp = socket.connect(app.addr).await.unwrap();
+        let name = ServerName::try_from("127.0.0.1").unwrap();
+        let mut tls = connector.connect(name, tcp).await.unwrap();
+        let request = b"GET /data?size=8&unit=MB HTTP/1.1\r\nHost: x\r\n\r\n";
+        tls.write_all(request).await.unwrap();
+        let mut answer = Vec::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        let whole = async {
+            loop {
+                let n = tls.read(&mut buf).await.unwrap();
+                assert_ne!(n, 0, "closed early");
+                answer.extend_from_slice(&buf[..n]);
+                let head = answer.windows(4).position(|w| w == b"\r\n\r\n");
+                if head.is_some_and(|head| answer.len() - head - 4 >= SIZE) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(10), whole).await;
+        answer.len()
+    });
+    assert!(
+        read > SIZE,
+        "read {read} bytes of an answer of {SIZE} and a head"
+    );
+}
+
+/// The log of an HTTPS server of `pki`'s (with `--cacert` if `mutual`)
+/// that logs every 100 ms, 300 ms after `client` did its part.
+fn log_after(pki: &Pki, mutual: bool, client: impl FnOnce(SocketAddr)) -> String {
+    let ca = pki.path("ca.pem");
+    let mut args = vec!["--log-interval", "100ms"];
+    if mutual {
+        args.extend(["--cacert", path_str(&ca)]);
+    }
+    let mut server = start_https(pki, &args);
+    client(server.addr);
+    std::thread::sleep(Duration::from_millis(300));
+    server.stop()
+}
+
+/// The first bytes of a TLS record that would hold a ClientHello.
+const HALF_A_CLIENT_HELLO: &[u8] = b"\x16\x03\x01\x02\x00\x01";
+
+#[test]
+fn a_client_that_hangs_up_mid_handshake_is_not_logged() {
+    let log = log_after(&Pki::new(), false, |addr| {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream.write_all(HALF_A_CLIENT_HELLO).unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+    });
+    assert_eq!(log, "");
+}
+
+#[test]
+fn a_client_that_resets_mid_handshake_is_counted_as_a_reset() {
+    let log = log_after(&Pki::new(), false, |addr| {
+        let stream = socket2::Socket::from(TcpStream::connect(addr).unwrap());
+        (&stream).write_all(HALF_A_CLIENT_HELLO).unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        // Linger 0: close sends RST instead of FIN.
+        stream.set_linger(Some(Duration::ZERO)).unwrap();
+    });
+    assert!(
+        log.starts_with("connection reset: by 1 client in the last "),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_handshake_refused_for_want_of_a_client_certificate_is_logged_with_its_reason() {
+    let pki = Pki::new();
+    let log = log_after(&pki, true, |addr| {
+        let client = pki.client(&[], None);
+        runtime().block_on(https_exchange(&client, addr, GET));
+    });
+    let line = log
+        .lines()
+        .find(|l| l.starts_with("connection error: 1 time"))
+        .unwrap_or_else(|| panic!("{log}"));
+    assert!(line.contains("certificate"), "{line}");
+}
+
+/// An HTTP/2 client on a new plain connection (h2c) to `addr`, its
+/// connection driven by a task of its own.
+async fn h2c_client(
+    addr: SocketAddr,
+) -> (
+    h2::client::SendRequest<hyper::body::Bytes>,
+    tokio::task::JoinHandle<Result<(), h2::Error>>,
+) {
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (client, connection) = h2::client::handshake(tcp).await.expect("h2 handshake");
+    (client, tokio::spawn(connection))
+}
+
+/// GET /who on `client`; its status.
+async fn h2_who(client: &mut h2::client::SendRequest<hyper::body::Bytes>) -> u16 {
+    let request = hyper::Request::get("http://127.0.0.1/who")
+        .body(())
+        .unwrap();
+    let (response, _) = client.send_request(request, true).expect("send");
+    response.await.expect("answered").status().as_u16()
+}
+
+#[test]
+fn an_http2_connection_gets_goaway_right_after_its_thousandth_stream() {
+    let app = spawn_app_with(Config::default());
+    let ended = runtime().block_on(async {
+        let (mut client, connection) = h2c_client(app.addr).await;
+        for _ in 0..1000 {
+            assert_eq!(h2_who(&mut client).await, 200);
+        }
+        // Not a 1001st: the 1000th is enough for GOAWAY, long before the
+        // idle timeout (10 s).
+        tokio::time::timeout(Duration::from_secs(3), connection).await
+    });
+    assert!(matches!(ended, Ok(Ok(Ok(())))), "{ended:?}");
+}
+
+#[test]
+fn an_http2_connection_idle_after_its_answer_gets_goaway_after_the_header_timeout() {
+    let app = spawn_app_with(with_header_timeout(Duration::from_millis(300)));
+    let ended = runtime().block_on(async {
+        let (mut client, connection) = h2c_client(app.addr).await;
+        assert_eq!(h2_who(&mut client).await, 200);
+        tokio::time::timeout(Duration::from_secs(3), connection).await
+    });
+    assert!(matches!(ended, Ok(Ok(Ok(())))), "{ended:?}");
+}
+
+#[test]
+fn an_http2_connection_that_ends_during_the_drain_grace_does_not_hold_up_the_exit() {
+    let mut app = spawn_app_with(Config::default());
+    let stopper = app.stopper.clone();
+    runtime().block_on(async {
+        let (mut client, connection) = h2c_client(app.addr).await;
+        assert_eq!(h2_who(&mut client).await, 200);
+        stopper.stop();
+        // Idle, it is waited for (the drain's grace, 500 ms) until it ends.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        connection.abort();
+        let _ = connection.await;
+    });
+    let started = Instant::now();
+    assert!(app.stop_within(Duration::from_secs(3)));
+    // Before the grace is over: its end was noticed.
+    assert!(
+        started.elapsed() < Duration::from_millis(300),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 // `who-server check`, the image's HEALTHCHECK, against an HTTPS server.

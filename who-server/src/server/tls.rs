@@ -8,22 +8,24 @@
 //! HTTP/2's preface is served as h2c (prior knowledge), any other as
 //! HTTP/1 by the same code as the default build.
 
+use std::convert::Infallible;
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::pin::{pin, Pin};
+use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, RwLock};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
+use hyper::header::{HeaderValue, X_CONTENT_TYPE_OPTIONS};
 use hyper::server::conn::http2;
 use hyper::service::service_fn;
+use hyper::Response;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::runtime::Runtime;
-use tokio::sync::{Notify, OwnedSemaphorePermit};
+use tokio::sync::{watch, Notify, OwnedSemaphorePermit};
 use tokio::time::Instant;
 use tokio_rustls::rustls::crypto::{self, CryptoProvider};
 use tokio_rustls::rustls::pki_types::pem::PemObject;
@@ -36,11 +38,13 @@ use tokio_rustls::rustls::{
 };
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
+use tokio_util::either::Either;
 
-use super::{count_error, Held, Shared, Slot};
+use super::{count_error, Held, Shared, Slot, IDLE_GRACE};
 use crate::drain::Drain;
 use crate::log::{Counters, Kind};
 use crate::peer::{self, Peer};
+use crate::routes::Body;
 
 /// The PEM files of `--cert`, `--key` and `--cacert`.
 #[derive(Debug, Clone)]
@@ -272,51 +276,9 @@ impl ClientCertVerifier for ShowOnly {
     }
 }
 
-/// A connection's stream: plain, or TLS over it.
-pub(crate) enum Io {
-    Plain(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
-}
-
-impl AsyncRead for Io {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Io::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Io::Tls(s) => Pin::new(s).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for Io {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Io::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Io::Tls(s) => Pin::new(s).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Io::Plain(s) => Pin::new(s).poll_flush(cx),
-            Io::Tls(s) => Pin::new(s).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Io::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Io::Tls(s) => Pin::new(s).poll_shutdown(cx),
-        }
-    }
-}
+/// A connection's stream: plain, or TLS over it (tokio-util's `Either`
+/// passes reads, writes, flushes and shutdowns to the one it holds).
+type Io = Either<TcpStream, Box<TlsStream<TcpStream>>>;
 
 /// HTTP/2's connection preface, which an h2c client with prior knowledge
 /// sends first; no HTTP/1 request line begins with it.
@@ -339,6 +301,9 @@ pub(super) fn serve(
     // whose connections are still in their handshake has them, and lets
     // the others accept (server.rs, `over_share`).
     let counted = Counted::new(shared, mine);
+    // Subscribed now, not once the handshake is done: a drain that starts
+    // during it is seen then, and waits for it (drain.rs).
+    let drain = graceful.subscribe();
     let (shared, graceful, mine) = (shared.clone(), graceful.clone(), mine.clone());
     let accepted = Instant::now();
     tokio::spawn(async move {
@@ -349,10 +314,28 @@ pub(super) fn serve(
             Err(_elapsed) => return shared.counters.count(Kind::HeaderTimeout),
         };
         if h2 {
-            serve_h2(shared, graceful, io, remote, permit, counted, peer).await;
+            serve_h2(shared, drain, io, remote, permit, counted, peer).await;
+        } else if drain.has_changed().unwrap_or(true) {
+            // The drain began during the handshake. Told now, hyper would
+            // close a connection that has not sent a byte yet, and lose the
+            // request its client is sending; it gets the grace an idle
+            // connection gets when the drain begins (server.rs), and its
+            // answer says `Connection: close` (the server is draining).
+            // `drain`, held until it ends, makes the drain wait for it.
+            let (tell, told) = watch::channel(());
+            shared.serve_http1(&graceful, io, remote, permit, &mine, peer, accepted, told);
+            drop(counted);
+            if tokio::time::timeout(IDLE_GRACE, tell.closed())
+                .await
+                .is_err()
+            {
+                let _ = tell.send(());
+                tell.closed().await;
+            }
+            drop(drain);
         } else {
             // It counts the connection itself from now on.
-            shared.serve_http1(&graceful, io, remote, permit, &mine, peer, accepted);
+            shared.serve_http1(&graceful, io, remote, permit, &mine, peer, accepted, drain);
             drop(counted);
         }
     });
@@ -363,7 +346,7 @@ pub(super) fn serve(
 async fn start(secure: &Secure, stream: TcpStream) -> io::Result<(Io, Option<peer::Tls>, bool)> {
     let Some(tls) = &secure.tls else {
         let h2 = starts_with_preface(&stream).await?;
-        return Ok((Io::Plain(stream), None, h2));
+        return Ok((Either::Left(stream), None, h2));
     };
     let stream = tls.acceptor().accept(stream).await?;
     let (_, connection) = stream.get_ref();
@@ -378,7 +361,7 @@ async fn start(secure: &Secure, stream: TcpStream) -> io::Result<(Io, Option<pee
             .collect(),
     };
     let peer = peer::Tls(Arc::new(peer));
-    Ok((Io::Tls(Box::new(stream)), Some(peer), h2))
+    Ok((Either::Right(Box::new(stream)), Some(peer), h2))
 }
 
 /// Go's `tls.VersionName`.
@@ -419,6 +402,28 @@ fn count_handshake_error(counters: &Counters, e: &io::Error) {
     }
 }
 
+/// Over TLS, every answer says `X-Content-Type-Options: nosniff`, unless
+/// `--response-header` said otherwise: the text page and `/api` show what
+/// the client sent, and a browser that sniffed that as HTML would run it.
+/// testssl.sh counts an answer with none of the headers it looks for a
+/// MEDIUM finding (README); traefik/whoami sends none. Not HSTS: it would
+/// pin every port of the host name to HTTPS in a browser for its max-age,
+/// plain whoamis on it included (`--response-header` adds it where wanted).
+/// Plain answers stay as the default build sends them.
+pub(super) async fn nosniff(
+    answer: impl Future<Output = Result<Response<Body>, Infallible>>,
+    secure: bool,
+) -> Result<Response<Body>, Infallible> {
+    let mut response = answer.await?;
+    if secure {
+        response
+            .headers_mut()
+            .entry(X_CONTENT_TYPE_OPTIONS)
+            .or_insert(HeaderValue::from_static("nosniff"));
+    }
+    Ok(response)
+}
+
 /// Streams one HTTP/2 connection may open in all, as nginx's
 /// `keepalive_requests` (1000); then it gets GOAWAY, and its client opens
 /// a new connection. h2 bounds streams cancelled before they are taken (20
@@ -435,7 +440,7 @@ const MAX_STREAMS: usize = 1000;
 /// stops reading is closed when a ping goes unanswered).
 async fn serve_h2(
     shared: Arc<Shared>,
-    graceful: Drain,
+    mut drain: watch::Receiver<()>,
     io: Io,
     remote: SocketAddr,
     permit: OwnedSemaphorePermit,
@@ -470,8 +475,6 @@ async fn serve_h2(
             }
         })
     };
-    let mut drain = graceful.subscribe();
-    drop(graceful);
     let connection = shared.secure.h2.serve_connection(TokioIo::new(io), service);
     let mut connection = pin!(connection);
     // Tells the connection to finish (GOAWAY, then the streams in flight)
