@@ -41,7 +41,8 @@ pub struct Report {
 /// One phase of a run and how long it took, start to end.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PhaseTime {
-    /// `bases`, `builds`, `other-platform builds`, `facts`, `rounds`.
+    /// `bases`, `builds`, `facts, other-platform builds beside them`,
+    /// `rounds`.
     pub phase: String,
     pub wall_ms: f64,
 }
@@ -164,7 +165,7 @@ pub struct ImageRecord {
     pub reused: BTreeMap<String, String>,
     /// One entry per CPU setting, in the order of `settings.cpus`.
     pub runs: Vec<CpusRun>,
-    /// This image's wall time in each phase of the run (`builds`, its
+    /// This image's wall time in each step of the run (`builds`, its
     /// followers' cached builds included; `other-platform builds`, `facts`,
     /// `rounds`): what it adds to a run. Absent from runs before it was timed.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

@@ -30,6 +30,8 @@ use benchkit::catalog::CatalogImage;
 
 /// Images whose facts are measured side by side (export, gzip, syft).
 const FACTS_AT_ONCE: usize = 2;
+/// The phase of the facts, with the other platforms' builds beside them.
+const FACTS_PHASE: &str = "facts, other-platform builds beside them";
 
 /// Everything measured so far, and what is still to do.
 struct State {
@@ -139,8 +141,8 @@ pub async fn run(
     };
     let phase = Instant::now();
     // An image whose build failed may be an old one: its numbers would lie.
-    let jobs: Vec<_> = (0..state.specs.len())
-        .filter(|&i| state.records[i].is_ok())
+    let native_facts: Vec<_> = (0..state.specs.len())
+        .filter(|&i| state.specs[i].is_native() && state.records[i].is_ok())
         .map(|i| {
             let (tag, mut record) = (image(&state.specs[i]), state.records[i].clone());
             let (measurer, progress) = (&measurer, &progress);
@@ -151,7 +153,7 @@ pub async fn run(
                 measurer.facts(&tag, &mut record).await;
                 // Its own facts' time, however much of it overlapped another's.
                 add_wall(&mut record, "facts", started);
-                (i, record)
+                (i, record, 1)
             }
         })
         .collect();
@@ -163,13 +165,50 @@ pub async fn run(
     // long one held its slot until the long one ended: the naive images,
     // 14-17 s each and apart in the catalog, ran one after the other
     // (facts 81 s of the 2026-11-30 second run, for 84 s of images' facts).
-    let mut measured = futures_util::stream::iter(jobs).buffer_unordered(FACTS_AT_ONCE);
-    while let Some((i, record)) = measured.next().await {
+    let native_facts = futures_util::stream::iter(native_facts).buffer_unordered(FACTS_AT_ONCE);
+    // Beside them, one at a time, each image of another platform: its
+    // build, untimed (it cross-compiles), then its facts. Nothing in the
+    // facts is a timing, so the builds may share the cores with them; on a
+    // bare machine these builds are cold (about 4 minutes) and the facts
+    // fill the cores their serial steps (LTO, linking) leave idle.
+    let other_platforms: Vec<_> = (0..state.specs.len())
+        .filter(|&i| !state.specs[i].is_native() && state.records[i].is_ok())
+        .map(|i| (i, state.specs[i].clone(), state.records[i].clone()))
+        .collect();
+    let other_platforms =
+        futures_util::stream::iter(other_platforms).then(|(i, spec, mut record)| {
+            let (cli, measurer, progress, tag) = (&cli, &measurer, &progress, image(&spec));
+            async move {
+                let mut steps = 0;
+                if !cli.skip_build {
+                    progress.begin(&spec.tag, "build (not timed: another platform)");
+                    let started = Instant::now();
+                    if let Err(e) = build::cached(&cli.context, &spec, &cli.tag_prefix).await {
+                        eprintln!("{}: build failed: {e:#}", spec.tag);
+                        record.fail(Phase::Build, &e);
+                    }
+                    add_wall(&mut record, "other-platform builds", started);
+                    steps += 1;
+                }
+                if record.is_ok() {
+                    progress.begin(&spec.tag, "facts");
+                    let started = Instant::now();
+                    measurer.facts(&tag, &mut record).await;
+                    add_wall(&mut record, "facts", started);
+                    steps += 1;
+                }
+                (i, record, steps)
+            }
+        });
+    let mut measured = futures_util::stream::select(native_facts, Box::pin(other_platforms));
+    while let Some((i, record, steps)) = measured.next().await {
         state.records[i] = record;
-        state.done(i, &progress);
+        for _ in 0..steps {
+            state.done(i, &progress);
+        }
         write(&state.report());
     }
-    state.phase_done("facts", phase);
+    state.phase_done(FACTS_PHASE, phase);
     let phase = Instant::now();
     for round in 1..=cli.rounds {
         for (c, pinned) in pinnings.iter().enumerate() {
@@ -339,8 +378,8 @@ fn order(n: usize, round: u32) -> Vec<usize> {
 /// Images whose Dockerfile stage is one shared build (the naive Rust
 /// images: one `cargo build` stage, a command each) are timed once, by
 /// the first of them; the others are built from its cache, untimed, and
-/// share its figures, marked `shared_with`. Then, untimed and from the
-/// cache, the images of another platform.
+/// share its figures, marked `shared_with`. The images of another
+/// platform are built later, untimed, beside the facts.
 async fn builds(cli: &Cli, state: &mut State, progress: &Progress, write: &impl Fn(&Report)) {
     let phase = Instant::now();
     // Per image: the image that times its build (itself, or its group's first).
@@ -426,26 +465,6 @@ async fn builds(cli: &Cli, state: &mut State, progress: &Progress, write: &impl 
         }
     }
     state.phase_done("builds", phase);
-
-    // Another platform's image is built (from the cache when it can be) for
-    // its facts, never timed: its builds cross-compile.
-    let phase = Instant::now();
-    for i in 0..state.specs.len() {
-        let (spec, record) = (&state.specs[i], &mut state.records[i]);
-        if spec.is_native() || !record.is_ok() {
-            continue;
-        }
-        progress.begin(&spec.tag, "build (not timed: another platform)");
-        let started = Instant::now();
-        if let Err(e) = build::cached(&cli.context, spec, &cli.tag_prefix).await {
-            eprintln!("{}: build failed: {e:#}", spec.tag);
-            record.fail(Phase::Build, &e);
-        }
-        state.spent(i, "other-platform builds", started);
-        state.done(i, progress);
-        write(&state.report());
-    }
-    state.phase_done("other-platform builds", phase);
 }
 
 /// The run's test certificate, when an image it runs serves TLS; a

@@ -418,6 +418,68 @@ fn an_image_built_by_compare_is_the_image_make_images_built() {
     assert_eq!(report["settings"]["build_rounds"], 1);
 }
 
+/// An image of another platform is built untimed (it cross-compiles) and
+/// beside the native images' facts, then measured as they are: one phase
+/// for both, and each image's share by step.
+#[test]
+fn an_other_platform_image_is_built_untimed_beside_the_facts() {
+    require_docker();
+    let tags = ["hello:rust-tiny", "hello:rust-tiny-arm64"];
+    let out = tempfile::tempdir().unwrap();
+    let (output, pid) = compare(
+        &[
+            "--tag-prefix",
+            "compare-test/",
+            "--rounds",
+            "1",
+            "--cpus",
+            "1",
+            "--images",
+            &tags.join(","),
+        ],
+        out.path(),
+    );
+    // The arm64 build keeps its builder stage tagged, as the cache of the next.
+    for tag in [tags[0], tags[1], "builder/hello:rust-tiny-arm64"] {
+        let _ = docker_status(&["image", "rm", &format!("compare-test/{tag}")]);
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "compare failed:\n{stderr}");
+    assert!(
+        stderr.contains("hello:rust-tiny-arm64: build (not timed: another platform)"),
+        "{stderr}"
+    );
+    let report = report(out.path());
+    let phases: Vec<&str> = report["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["phase"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        phases,
+        [
+            "bases",
+            "builds",
+            "facts, other-platform builds beside them",
+            "rounds"
+        ]
+    );
+    let (native, other) = (image(&report, tags[0]), image(&report, tags[1]));
+    assert_eq!(other["status"], "ok", "{other}");
+    assert!(other["build"].is_null(), "timed: {other}");
+    assert!(other["size_bytes"].as_u64().unwrap() > 0, "{other}");
+    let spent = |record: &Value, step: &str| record["phase_wall_ms"][step].as_f64();
+    assert!(
+        spent(other, "other-platform builds").unwrap() > 0.0,
+        "{other}"
+    );
+    assert!(spent(other, "facts").unwrap() > 0.0, "{other}");
+    assert!(spent(native, "builds").unwrap() > 0.0, "{native}");
+    assert_eq!(spent(native, "other-platform builds"), None, "{native}");
+    assert_no_containers_left(pid);
+}
+
 #[test]
 fn bad_arguments_get_one_line_and_a_failure() {
     for args in [
@@ -532,7 +594,16 @@ fn a_second_run_reuses_what_the_first_measured_and_fresh_does_not() {
             .iter()
             .map(|p| p["phase"].as_str().unwrap())
             .collect();
-        assert_eq!(phases, ["bases", "facts", "rounds"], "{}", report["phases"]);
+        assert_eq!(
+            phases,
+            [
+                "bases",
+                "facts, other-platform builds beside them",
+                "rounds"
+            ],
+            "{}",
+            report["phases"]
+        );
     }
 }
 
