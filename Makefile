@@ -91,13 +91,13 @@ test: lint images
 # Build $(IMAGES) cold then warm and measure them side by side in rounds
 # (results/compare.json, .md, charts, and README.md's results table; see
 # compare/README.md). compare builds every image itself, so it needs the
-# stand-ins, not `images`: scripts/compare.sh makes them while compare
-# compiles. COMPARE_ARGS adds options, e.g. --rounds 5, or --skip-build to
-# measure the images `make images` made as they are.
+# stand-ins, not `images`: scripts/compare.sh bootstraps and makes them
+# while compare compiles. COMPARE_ARGS adds options, e.g. --rounds 5, or
+# --skip-build to measure the images `make images` made as they are.
 comma := ,
 empty :=
 space := $(empty) $(empty)
-compare: bootstrap
+compare:
 	scripts/compare.sh --readme README.md --images $(subst $(space),$(comma),$(strip $(IMAGES))) $(COMPARE_ARGS)
 
 # Mutation testing of who-server, hello and simple-script with cargo-mutants

@@ -30,6 +30,8 @@ use benchkit::catalog::CatalogImage;
 
 /// Images whose facts are measured side by side (export, gzip, syft).
 const FACTS_AT_ONCE: usize = 2;
+/// Images of another platform built side by side (untimed), beside the facts.
+const OTHER_PLATFORM_BUILDS_AT_ONCE: usize = 2;
 /// The phase of the facts, with the other platforms' builds beside them.
 const FACTS_PHASE: &str = "facts, other-platform builds beside them";
 
@@ -166,17 +168,19 @@ pub async fn run(
     // 14-17 s each and apart in the catalog, ran one after the other
     // (facts 81 s of the 2026-11-30 second run, for 84 s of images' facts).
     let native_facts = futures_util::stream::iter(native_facts).buffer_unordered(FACTS_AT_ONCE);
-    // Beside them, one at a time, each image of another platform: its
-    // build, untimed (it cross-compiles), then its facts. Nothing in the
-    // facts is a timing, so the builds may share the cores with them; on a
-    // bare machine these builds are cold (about 4 minutes) and the facts
-    // fill the cores their serial steps (LTO, linking) leave idle.
+    // Beside them, OTHER_PLATFORM_BUILDS_AT_ONCE at a time, each image of
+    // another platform: its build, untimed (it cross-compiles), then its
+    // facts. Nothing in the facts is a timing, so the builds may share the
+    // cores with them. On a bare machine these builds are cold (3 min 4 s
+    // one after another on a quiet machine, 2026-11-30), and one at a time
+    // they ran on alone for 2.5 minutes after the facts, a core idle in each
+    // one's serial steps (fat LTO, linking): 266 s for the phase.
     let other_platforms: Vec<_> = (0..state.specs.len())
         .filter(|&i| !state.specs[i].is_native() && state.records[i].is_ok())
         .map(|i| (i, state.specs[i].clone(), state.records[i].clone()))
         .collect();
     let other_platforms =
-        futures_util::stream::iter(other_platforms).then(|(i, spec, mut record)| {
+        futures_util::stream::iter(other_platforms).map(|(i, spec, mut record)| {
             let (cli, measurer, progress, tag) = (&cli, &measurer, &progress, image(&spec));
             async move {
                 let mut steps = 0;
@@ -200,7 +204,8 @@ pub async fn run(
                 (i, record, steps)
             }
         });
-    let mut measured = futures_util::stream::select(native_facts, Box::pin(other_platforms));
+    let other_platforms = other_platforms.buffer_unordered(OTHER_PLATFORM_BUILDS_AT_ONCE);
+    let mut measured = futures_util::stream::select(native_facts, other_platforms);
     while let Some((i, record, steps)) = measured.next().await {
         state.records[i] = record;
         for _ in 0..steps {
