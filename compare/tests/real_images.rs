@@ -51,6 +51,32 @@ fn one_short_round(images: &str) -> (Value, u32, tempfile::TempDir) {
     (report(out.path()), pid, out)
 }
 
+/// compare building `images` under the tag prefix `compare-test/`, then
+/// one round at 1 CPU: its output, its pid, and its --out directory.
+fn built_and_measured(images: &str) -> (Output, u32, tempfile::TempDir) {
+    require_docker();
+    let out = tempfile::tempdir().unwrap();
+    let args = [
+        "--tag-prefix",
+        "compare-test/",
+        "--rounds",
+        "1",
+        "--cpus",
+        "1",
+    ];
+    let (output, pid) = compare(&[&args[..], &["--images", images]].concat(), out.path());
+    (output, pid, out)
+}
+
+/// The names of a report's phases, in order.
+fn phases(report: &Value) -> Vec<&str> {
+    let phases = report["phases"].as_array().expect("phases");
+    phases
+        .iter()
+        .map(|p| p["phase"].as_str().unwrap())
+        .collect()
+}
+
 fn report(out: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(out.join("compare.json")).unwrap()).unwrap()
 }
@@ -384,22 +410,8 @@ fn a_run_stopped_early_leaves_the_report_so_far() {
 /// what `make images` made: the same labels, the same files.
 #[test]
 fn an_image_built_by_compare_is_the_image_make_images_built() {
-    require_docker();
     let (tag, built) = ("hello:rust", "compare-test/hello:rust");
-    let out = tempfile::tempdir().unwrap();
-    let (output, _) = compare(
-        &[
-            "--tag-prefix",
-            "compare-test/",
-            "--rounds",
-            "1",
-            "--cpus",
-            "1",
-            "--images",
-            tag,
-        ],
-        out.path(),
-    );
+    let (output, _, out) = built_and_measured(tag);
     let stderr = String::from_utf8_lossy(&output.stderr);
     let labels =
         |image: &str| docker(&["image", "inspect", "-f", "{{json .Config.Labels}}", image]).stdout;
@@ -423,22 +435,8 @@ fn an_image_built_by_compare_is_the_image_make_images_built() {
 /// for both, and each image's share by step.
 #[test]
 fn an_other_platform_image_is_built_untimed_beside_the_facts() {
-    require_docker();
     let tags = ["hello:rust-tiny", "hello:rust-tiny-arm64"];
-    let out = tempfile::tempdir().unwrap();
-    let (output, pid) = compare(
-        &[
-            "--tag-prefix",
-            "compare-test/",
-            "--rounds",
-            "1",
-            "--cpus",
-            "1",
-            "--images",
-            &tags.join(","),
-        ],
-        out.path(),
-    );
+    let (output, pid, out) = built_and_measured(&tags.join(","));
     // The arm64 build keeps its builder stage tagged, as the cache of the next.
     for tag in [tags[0], tags[1], "builder/hello:rust-tiny-arm64"] {
         let _ = docker_status(&["image", "rm", &format!("compare-test/{tag}")]);
@@ -450,14 +448,8 @@ fn an_other_platform_image_is_built_untimed_beside_the_facts() {
         "{stderr}"
     );
     let report = report(out.path());
-    let phases: Vec<&str> = report["phases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["phase"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        phases,
+        phases(&report),
         [
             "bases",
             "builds",
@@ -588,14 +580,8 @@ fn a_second_run_reuses_what_the_first_measured_and_fresh_does_not() {
         }
     }
     for report in [&first, &second] {
-        let phases: Vec<&str> = report["phases"]
-            .as_array()
-            .expect("phases")
-            .iter()
-            .map(|p| p["phase"].as_str().unwrap())
-            .collect();
         assert_eq!(
-            phases,
+            phases(report),
             [
                 "bases",
                 "facts, other-platform builds beside them",
