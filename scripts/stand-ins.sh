@@ -174,18 +174,24 @@ current() {
     [ "$(docker image inspect -f "{{index .Config.Labels \"$DESCRIPTION\"}}" "$1")" = "$2" ]
 }
 
+# standin_tag REPOSITORY: the stand-in's own tag (without the prefix) for
+# images of REPOSITORY, from the host's tools it is made of.
+standin_tag() {
+  case $1 in
+    debian) printf 'debian:%s\n' "$SUITE" ;;
+    rust) printf 'rust:%s\n' "$(rustc --version | cut -d' ' -f2 | cut -d. -f1,2)" ;;
+    golang) printf 'golang:%s\n' "$(go env GOVERSION | sed 's/^go//' | cut -d. -f1,2)" ;;
+    python) printf 'python:3\n' ;;
+    busybox) printf 'busybox:latest\n' ;;
+    *) die "no stand-in for $1 images: add a make_$1 to $0" ;;
+  esac
+}
+
 # standin_for REPOSITORY OFFICIAL: the stand-in's own tag for OFFICIAL, built
 # first when missing (the rust ones also when made from other tools).
 standin_for() {
   local tag
-  case $1 in
-    debian) tag=debian:$SUITE ;;
-    rust) tag=rust:$(rustc --version | cut -d' ' -f2 | cut -d. -f1,2) ;;
-    golang) tag=golang:$(go env GOVERSION | sed 's/^go//' | cut -d. -f1,2) ;;
-    python) tag=python:3 ;;
-    busybox) tag=busybox:latest ;;
-    *) die "no stand-in for $1 images: add a make_$1 to $0" ;;
-  esac
+  tag=$(standin_tag "$1")
   if [ "$1" = rust ]; then
     current "$STANDIN_PREFIX$tag" "$(rust_description)" || make_rust "$STANDIN_PREFIX$tag"
     # rust:<v>-alpine is the multi-stage builder's base: the cross one.
@@ -205,10 +211,9 @@ standin_for() {
 # the compiles take both (on a bare machine, about a minute saved).
 if [ "${1:-}" = --rootfs-only ]; then
   [ "$STANDINS" != 0 ] || exit 0
-  have_image "${STANDIN_PREFIX}debian:$SUITE" || rootfs minbase
-  have_image "${STANDIN_PREFIX}python:3" || rootfs python python3
-  have_image "${STANDIN_PREFIX}rust:$(rustc --version | cut -d' ' -f2 | cut -d. -f1,2)" ||
-    rootfs gcc gcc,libc6-dev
+  have_image "$STANDIN_PREFIX$(standin_tag debian)" || rootfs minbase
+  have_image "$STANDIN_PREFIX$(standin_tag python)" || rootfs python python3
+  have_image "$STANDIN_PREFIX$(standin_tag rust)" || rootfs gcc gcc,libc6-dev
   exit 0
 fi
 

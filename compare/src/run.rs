@@ -150,11 +150,7 @@ pub async fn run(
             let (measurer, progress) = (&measurer, &progress);
             let spec_tag = state.specs[i].tag.clone();
             async move {
-                progress.begin(&spec_tag, "facts");
-                let started = Instant::now();
-                measurer.facts(&tag, &mut record).await;
-                // Its own facts' time, however much of it overlapped another's.
-                add_wall(&mut record, "facts", started);
+                facts(measurer, progress, &spec_tag, &tag, &mut record).await;
                 (i, record, 1)
             }
         })
@@ -195,10 +191,7 @@ pub async fn run(
                     steps += 1;
                 }
                 if record.is_ok() {
-                    progress.begin(&spec.tag, "facts");
-                    let started = Instant::now();
-                    measurer.facts(&tag, &mut record).await;
-                    add_wall(&mut record, "facts", started);
+                    facts(measurer, progress, &spec.tag, &tag, &mut record).await;
                     steps += 1;
                 }
                 (i, record, steps)
@@ -324,6 +317,21 @@ impl State {
             ..self.head.clone()
         }
     }
+}
+
+/// The facts of image `tag` (the catalog's `spec_tag`) into `record`, with
+/// their wall time: its own, however much of it overlapped another's.
+async fn facts(
+    measurer: &Measurer,
+    progress: &Progress,
+    spec_tag: &str,
+    tag: &str,
+    record: &mut ImageRecord,
+) {
+    progress.begin(spec_tag, "facts");
+    let started = Instant::now();
+    measurer.facts(tag, record).await;
+    add_wall(record, "facts", started);
 }
 
 /// Adds the wall time since `started` to `record`'s time in `phase`.
