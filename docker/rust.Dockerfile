@@ -46,7 +46,9 @@ ARG APP=who
 # Cargo features of the program, comma-separated; empty: APP's own (who-tls:
 # tls, the others none). The dependencies are cooked with the same ones.
 ARG FEATURES=
-ENV RUSTFLAGS="-C target-feature=+crt-static"
+# rustc's flags for these targets (static, relocations packed) are
+# .cargo/config.toml's, which the recipe carries to the cook: no RUSTFLAGS,
+# which would replace them.
 # Rust's own lld links aarch64 musl binaries with Rust's self-contained musl
 # start files and libc: no cross gcc, the same on Alpine and Debian bases.
 ENV CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=rust-lld
@@ -104,7 +106,7 @@ RUN set -e; \
     package=$(cat /package); \
     features=$(cat /features); \
     if [ "$package" = hello-tiny ]; then \
-      RUSTFLAGS="$RUSTFLAGS $(cat hello-tiny/rustflags)" cargo build --release --locked --target "$target" -p hello-tiny; \
+      RUSTFLAGS="-C target-feature=+crt-static $(cat hello-tiny/rustflags)" cargo build --release --locked --target "$target" -p hello-tiny; \
     else \
       cargo auditable build --release --locked --target "$target" -p "$package" ${features:+--features "$features"} --bin "$package"; \
     fi; \

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 target=x86_64-unknown-linux-musl
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target/profile-table}"
-export RUSTFLAGS="-C target-feature=+crt-static"
+# rustc's flags for the target: .cargo/config.toml's, as the images'.
 
 # Each step: a label, then the CARGO_PROFILE_RELEASE_* overrides in force.
 steps=(

@@ -48,9 +48,9 @@ fn client_image() -> &'static str {
 }
 
 /// The keep-alive client, built static for musl (it runs in the busybox
-/// client image) into a target directory of its own: with its RUSTFLAGS it
-/// would otherwise rebuild, and be rebuilt by, a hand-run build of the
-/// client (deploy/README.md's).
+/// client image; .cargo/config.toml has the target's flags) into a target
+/// directory of its own, so that it never waits on the lock of the
+/// workspace's.
 fn keep_alive_client_binary() -> PathBuf {
     const TARGET: &str = "x86_64-unknown-linux-musl";
     let target_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("keep-alive-client");
@@ -62,7 +62,6 @@ fn keep_alive_client_binary() -> PathBuf {
         .arg(&manifest)
         .arg("--target-dir")
         .arg(&target_dir)
-        .env("RUSTFLAGS", "-C target-feature=+crt-static")
         .outcome_within(CLIENT_BUILD_LIMIT)
         .expect_success();
     target_dir.join(TARGET).join("debug/keep-alive-client")
