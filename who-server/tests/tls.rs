@@ -313,11 +313,7 @@ fn api_gives_the_protocol_the_tls_version_and_the_certificate_subjects() {
 
 #[test]
 fn api_over_plain_http1_has_no_protocol_nor_tls_as_whoami() {
-    let app = spawn_app_with(Config::default());
-    let answer = text(&process::exchange(
-        app.addr,
-        b"GET /api HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-    ));
+    let answer = plain_answer("/api");
     assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
     assert!(!answer.contains("\"protocol\""), "{answer}");
     assert!(!answer.contains("\"tls\""), "{answer}");
@@ -1084,11 +1080,7 @@ fn https_answers_say_nosniff() {
 
 #[test]
 fn plain_answers_of_the_tls_build_do_not_say_nosniff() {
-    let app = spawn_app_with(Config::default());
-    let answer = text(&process::exchange(
-        app.addr,
-        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-    ));
+    let answer = plain_answer("/");
     assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
     assert!(
         !answer
@@ -1332,4 +1324,12 @@ fn check_over_plain_http_fails_against_an_https_server() {
     let url = format!("http://{}/health", app.addr);
     let (code, stderr) = check(&[&url, "--timeout", "2s"]);
     assert_eq!(code, Some(1), "{stderr}");
+}
+
+/// The answer to `GET PATH` (`Connection: close`) from the tls build serving
+/// plain HTTP, as it does without a certificate.
+fn plain_answer(path: &str) -> String {
+    let app = spawn_app_with(Config::default());
+    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    text(&process::exchange(app.addr, request.as_bytes()))
 }
